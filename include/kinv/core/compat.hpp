@@ -1,0 +1,80 @@
+// Every difference between the Kokkos versions kinv supports (3.4 as shipped by Debian's
+// Trilinos, 4.x and 5.x) lives here, so that the rest of the code is written once.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <string>
+
+#if !defined(KOKKOS_VERSION)
+#error "kinv needs a Kokkos that defines KOKKOS_VERSION"
+#endif
+
+#define KINV_KOKKOS_VERSION_AT_LEAST(major, minor) (KOKKOS_VERSION >= ((major)*10000 + (minor)*100))
+
+namespace kinv {
+namespace compat {
+
+// Real math functions: Kokkos 3.x has them in Kokkos::Experimental, 4.x and later in Kokkos.
+namespace math {
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 0)
+using Kokkos::ceil;
+using Kokkos::cos;
+using Kokkos::exp;
+using Kokkos::fabs;
+using Kokkos::floor;
+using Kokkos::log;
+using Kokkos::sin;
+using Kokkos::sqrt;
+#else
+using Kokkos::Experimental::ceil;
+using Kokkos::Experimental::cos;
+using Kokkos::Experimental::exp;
+using Kokkos::Experimental::fabs;
+using Kokkos::Experimental::floor;
+using Kokkos::Experimental::log;
+using Kokkos::Experimental::sin;
+using Kokkos::Experimental::sqrt;
+#endif
+}  // namespace math
+
+// pi as a value of the requested type (Kokkos 3.4 has no Kokkos::numbers).
+template <class T>
+KOKKOS_INLINE_FUNCTION constexpr T pi() {
+  return static_cast<T>(3.141592653589793238462643383279502884L);
+}
+
+// Real conjugate: in Kokkos 4.x, Kokkos::conj(double) returns a complex number.
+template <class T>
+KOKKOS_INLINE_FUNCTION constexpr T real_conj(T x) {
+  return x;
+}
+
+// Rank of a View type: a static member value in 3.4, an integral constant in 4.x.
+template <class ViewType>
+constexpr int view_rank() {
+  return static_cast<int>(ViewType::rank);
+}
+
+// Whether Kokkos was finalized: 3.4 has no query, so kinv keeps its own record there.
+bool is_finalized() noexcept;
+void note_finalized() noexcept;
+
+// Initialises Kokkos (if it is not already) on the given device (-1: Kokkos' default),
+// with the given host thread count (-1: default).
+void initialize(int& argc, char** argv, int device_id, int num_threads);
+void finalize();
+
+// Number of devices visible to this process for the default execution space (1 for host
+// backends).
+int num_devices();
+
+// Thread count of the default host execution space.
+int host_concurrency();
+
+// Name of the default execution space ("Serial", "OpenMP", "Cuda", ...).
+std::string execution_space_name();
+
+}  // namespace compat
+}  // namespace kinv

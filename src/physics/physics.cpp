@@ -1,0 +1,157 @@
+#include <kinv/physics/physics.hpp>
+
+namespace kinv {
+
+namespace {
+template <class T>
+bool overlap(const Tensor<T>& a, const Tensor<T>& b) {
+  if (a.size() == 0 || b.size() == 0) return false;
+  const T* a0 = a.data();
+  const T* b0 = b.data();
+  return a0 < b0 + b.size() && b0 < a0 + a.size();
+}
+}  // namespace
+
+template <class T>
+void Physics<T>::shape_error(const std::string& what, const Shape& expected,
+                             const Shape& actual) const {
+  throw ShapeError(name() + ": " + what, expected.to_string(), actual.to_string(), m_index);
+}
+
+template <class T>
+void Physics<T>::value_error(const std::string& message) const {
+  throw ValueError(name() + ": " + message, m_index);
+}
+
+template <class T>
+void Physics<T>::check_output(const char* method, const Tensor<T>& in, const Tensor<T>& out,
+                              const Shape& expected) const {
+  if (out.shape() != expected)
+    shape_error(std::string(method) + " output shape", expected, out.shape());
+  if (overlap(in, out))
+    value_error(std::string(method) +
+                ": the output overlaps the input (in-place is not supported)");
+}
+
+template <class T>
+Tensor<T> Physics<T>::A(const Tensor<T>& x) const {
+  auto y = Tensor<T>::uninitialized("kinv::" + name() + "::A", output_shape(x.shape()));
+  apply_A(x, y);
+  return y;
+}
+
+template <class T>
+void Physics<T>::A(const Tensor<T>& x, const Tensor<T>& y) const {
+  check_output("A", x, y, output_shape(x.shape()));
+  apply_A(x, y);
+}
+
+template <class T>
+Tensor<T> Physics<T>::forward(const Tensor<T>& x) {
+  Tensor<T> y = A(x);
+  noise_and_sensor(y);
+  return y;
+}
+
+template <class T>
+void Physics<T>::forward(const Tensor<T>& x, const Tensor<T>& y) {
+  A(x, y);
+  noise_and_sensor(y);
+}
+
+template <class T>
+void Physics<T>::noise_and_sensor(const Tensor<T>& y) {
+  if (m_noise) {
+    RandomStream s;
+    s.seed = m_noise->seed();
+    s.operator_index = static_cast<std::uint64_t>(m_index < 0 ? 0 : m_index);
+    s.draw = m_draws++;
+    apply_noise(y, s);
+  }
+  if (m_sensor) m_sensor->apply(y, m_space);
+}
+
+template <class T>
+void Physics<T>::apply_noise(const Tensor<T>& y, const RandomStream& stream) const {
+  m_noise->apply(y, stream, m_space);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+template <class T>
+Tensor<T> LinearPhysics<T>::A_adjoint(const Tensor<T>& y) const {
+  auto x =
+      Tensor<T>::uninitialized("kinv::" + this->name() + "::A_adjoint", input_shape(y.shape()));
+  apply_A_adjoint(y, x, false);
+  return x;
+}
+
+template <class T>
+void LinearPhysics<T>::A_adjoint(const Tensor<T>& y, const Tensor<T>& x) const {
+  this->check_output("A_adjoint", y, x, input_shape(y.shape()));
+  apply_A_adjoint(y, x, false);
+}
+
+template <class T>
+void LinearPhysics<T>::A_adjoint_add(const Tensor<T>& y, const Tensor<T>& x) const {
+  this->check_output("A_adjoint", y, x, input_shape(y.shape()));
+  apply_A_adjoint(y, x, true);
+}
+
+template <class T>
+const Tensor<T>& LinearPhysics<T>::workspace(const Shape& shape) const {
+  if (m_workspace.shape() != shape || m_workspace.data() == nullptr)
+    m_workspace = Tensor<T>::uninitialized("kinv::" + this->name() + "::workspace", shape);
+  return m_workspace;
+}
+
+template <class T>
+Tensor<T> LinearPhysics<T>::A_adjoint_A(const Tensor<T>& x) const {
+  auto out = Tensor<T>::uninitialized("kinv::" + this->name() + "::A_adjoint_A", x.shape());
+  A_adjoint_A(x, out);
+  return out;
+}
+
+template <class T>
+void LinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, const Tensor<T>& out) const {
+  const Shape ys = this->output_shape(x.shape());
+  this->check_output("A_adjoint_A", x, out, input_shape(ys));
+  const Tensor<T>& y = workspace(ys);
+  this->apply_A(x, y);
+  apply_A_adjoint(y, out, false);
+}
+
+template <class T>
+void LinearPhysics<T>::A_adjoint_A_add(const Tensor<T>& x, const Tensor<T>& out) const {
+  const Shape ys = this->output_shape(x.shape());
+  this->check_output("A_adjoint_A", x, out, input_shape(ys));
+  const Tensor<T>& y = workspace(ys);
+  this->apply_A(x, y);
+  apply_A_adjoint(y, out, true);
+}
+
+template <class T>
+Tensor<T> LinearPhysics<T>::A_A_adjoint(const Tensor<T>& y) const {
+  return this->A(A_adjoint(y));
+}
+
+template <class T>
+Tensor<T> LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v) const {
+  auto out = Tensor<T>::uninitialized("kinv::" + this->name() + "::A_vjp", x.shape());
+  A_vjp(x, v, out);
+  return out;
+}
+
+template <class T>
+void LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v, const Tensor<T>& out) const {
+  const Shape ys = this->output_shape(x.shape());
+  if (v.shape() != ys) this->shape_error("A_vjp cotangent shape", ys, v.shape());
+  A_adjoint(v, out);
+}
+
+template class Physics<float>;
+template class Physics<double>;
+template class LinearPhysics<float>;
+template class LinearPhysics<double>;
+
+}  // namespace kinv
