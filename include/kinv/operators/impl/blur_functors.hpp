@@ -1,0 +1,180 @@
+// Kernels of Blur: a gather per output element for A and a gather per input pixel for A^T
+// (no atomics, so results are deterministic on every backend). The padding mode is a template
+// parameter so that the index remapping compiles down to the one mode in use.
+#pragma once
+
+#include <kinv/core/tensor.hpp>
+#include <kinv/operators/blur.hpp>
+
+#include <cstdint>
+
+namespace kinv {
+namespace impl {
+
+/// Extents and offsets shared by the Blur kernels. Along each spatial axis (n input pixels,
+/// m output pixels, a filter of f taps) output i gathers the padded positions t = i + o - u,
+/// u in [0, f); padded positions run over [lo, hi] and map back into [0, n) by the mode.
+struct BlurGeometry {
+  std::int64_t C = 1;               // channels of the input
+  std::int64_t H = 0, W = 0;        // input extents
+  std::int64_t Ho = 0, Wo = 0;      // output extents
+  std::int64_t kh = 1, kw = 1;      // filter extents
+  std::int64_t oh = 0, ow = 0;      // y(i) gathers x(i + o - u)
+  std::int64_t lo_h = 0, hi_h = 0;  // padded row range [lo_h, hi_h]
+  std::int64_t lo_w = 0, hi_w = 0;  // padded column range [lo_w, hi_w]
+  std::int64_t kb = 0, kc = 0;      // filter strides of batch and channel (0 when broadcast)
+};
+
+/// A half-open range [begin, end) of rows or columns where no remapping is needed.
+struct BlurInterior {
+  std::int64_t row_begin = 0, row_end = 0, col_begin = 0, col_end = 0;
+  KOKKOS_INLINE_FUNCTION bool contains(std::int64_t r, std::int64_t c) const {
+    return r >= row_begin && r < row_end && c >= col_begin && c < col_end;
+  }
+};
+
+KOKKOS_INLINE_FUNCTION std::int64_t blur_min(std::int64_t a, std::int64_t b) {
+  return a < b ? a : b;
+}
+KOKKOS_INLINE_FUNCTION std::int64_t blur_max(std::int64_t a, std::int64_t b) {
+  return a > b ? a : b;
+}
+
+/// The pixel of [0, n) that padded position t reads, or -1 for a zero (Constant). Only valid
+/// for t in the padded range (the host checks the pad against n for Circular and Reflect).
+template <Padding P>
+KOKKOS_INLINE_FUNCTION std::int64_t blur_source(std::int64_t t, std::int64_t n) {
+  if (t >= 0 && t < n) return t;
+  if (P == Padding::Circular) return t < 0 ? t + n : t - n;
+  if (P == Padding::Replicate) return t < 0 ? 0 : n - 1;
+  if (P == Padding::Reflect) return t < 0 ? -t : 2 * (n - 1) - t;
+  return -1;  // Constant (Valid never leaves [0, n))
+}
+
+/// Closed range [first, last] of padded positions.
+struct BlurSpan {
+  std::int64_t first, last;
+};
+
+/// The padded positions in [lo, hi] that read pixel r (the preimage of r under blur_source),
+/// as at most 3 closed ranges; returns their number.
+template <Padding P>
+KOKKOS_INLINE_FUNCTION int blur_preimage(std::int64_t r, std::int64_t n, std::int64_t lo,
+                                         std::int64_t hi, BlurSpan* out) {
+  int k = 0;
+  if (P == Padding::Replicate) {
+    // The whole pad beyond an edge replicates the edge pixel.
+    out[k++] = BlurSpan{r == 0 ? lo : r, r == n - 1 ? hi : r};
+  } else if (P == Padding::Circular) {
+    // pad <= n, so only the neighbouring periods can reach r.
+    if (r - n >= lo) out[k++] = BlurSpan{r - n, r - n};
+    out[k++] = BlurSpan{r, r};
+    if (r + n <= hi) out[k++] = BlurSpan{r + n, r + n};
+  } else if (P == Padding::Reflect) {
+    // pad < n, so one reflection at each edge.
+    if (r >= 1 && -r >= lo) out[k++] = BlurSpan{-r, -r};
+    out[k++] = BlurSpan{r, r};
+    const std::int64_t t = 2 * (n - 1) - r;
+    if (t >= n && t <= hi) out[k++] = BlurSpan{t, t};
+  } else {
+    out[k++] = BlurSpan{r, r};
+  }
+  return k;
+}
+
+/// y = A x: one output element per index, the taps in (u, v) order on both paths.
+template <class T, Padding P>
+struct BlurForward {
+  Kokkos::View<const T*, MemorySpace> x;
+  Kokkos::View<const T*, MemorySpace> k;
+  Kokkos::View<T*, MemorySpace> y;
+  BlurGeometry g;
+  BlurInterior in;  // output pixels whose taps all fall inside the image
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t idx) const {
+    const std::int64_t j = idx % g.Wo;
+    const std::int64_t q = idx / g.Wo;
+    const std::int64_t i = q % g.Ho;
+    const std::int64_t bc = q / g.Ho;
+    const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
+    const std::int64_t xof = bc * g.H * g.W;
+    T acc = T(0);
+    if (P == Padding::Valid || in.contains(i, j)) {
+      const std::int64_t x0 = xof + (i + g.oh) * g.W + (j + g.ow);
+      for (std::int64_t u = 0; u < g.kh; ++u) {
+        const std::int64_t xr = x0 - u * g.W;
+        const std::int64_t kr = kof + u * g.kw;
+        for (std::int64_t v = 0; v < g.kw; ++v) acc += k(kr + v) * x(xr - v);
+      }
+    } else {
+      for (std::int64_t u = 0; u < g.kh; ++u) {
+        const std::int64_t r = blur_source<P>(i + g.oh - u, g.H);
+        if (r < 0) continue;
+        const std::int64_t xr = xof + r * g.W;
+        const std::int64_t kr = kof + u * g.kw;
+        for (std::int64_t v = 0; v < g.kw; ++v) {
+          const std::int64_t c = blur_source<P>(j + g.ow - v, g.W);
+          if (c < 0) continue;
+          acc += k(kr + v) * x(xr + c);
+        }
+      }
+    }
+    y(idx) = acc;
+  }
+};
+
+/// x = A^T y (or x += A^T y): one input pixel per index, gathering every (output, tap) pair
+/// whose padded position reads it, i.e. the transpose of the padding folded in.
+template <class T, Padding P, bool Accumulate>
+struct BlurAdjoint {
+  Kokkos::View<const T*, MemorySpace> y;
+  Kokkos::View<const T*, MemorySpace> k;
+  Kokkos::View<T*, MemorySpace> x;
+  BlurGeometry g;
+  BlurInterior in;  // input pixels read only through themselves, by every tap
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t idx) const {
+    const std::int64_t s = idx % g.W;
+    const std::int64_t q = idx / g.W;
+    const std::int64_t r = q % g.H;
+    const std::int64_t bc = q / g.H;
+    const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
+    const std::int64_t yof = bc * g.Ho * g.Wo;
+    T acc = T(0);
+    if (in.contains(r, s)) {
+      const std::int64_t y0 = yof + (r - g.oh) * g.Wo + (s - g.ow);
+      for (std::int64_t u = 0; u < g.kh; ++u) {
+        const std::int64_t yr = y0 + u * g.Wo;
+        const std::int64_t kr = kof + u * g.kw;
+        for (std::int64_t v = 0; v < g.kw; ++v) acc += k(kr + v) * y(yr + v);
+      }
+    } else {
+      BlurSpan rows[3], cols[3];
+      const int nr = blur_preimage<P>(r, g.H, g.lo_h, g.hi_h, rows);
+      const int nc = blur_preimage<P>(s, g.W, g.lo_w, g.hi_w, cols);
+      for (int a = 0; a < nr; ++a)
+        for (std::int64_t t = rows[a].first; t <= rows[a].last; ++t) {
+          // Taps u with output row i = t - oh + u in [0, Ho).
+          const std::int64_t u0 = blur_max(0, g.oh - t);
+          const std::int64_t u1 = blur_min(g.kh, g.Ho + g.oh - t);
+          for (int b = 0; b < nc; ++b)
+            for (std::int64_t e = cols[b].first; e <= cols[b].last; ++e) {
+              const std::int64_t v0 = blur_max(0, g.ow - e);
+              const std::int64_t v1 = blur_min(g.kw, g.Wo + g.ow - e);
+              for (std::int64_t u = u0; u < u1; ++u) {
+                const std::int64_t yr = yof + (t - g.oh + u) * g.Wo + (e - g.ow);
+                const std::int64_t kr = kof + u * g.kw;
+                for (std::int64_t v = v0; v < v1; ++v) acc += k(kr + v) * y(yr + v);
+              }
+            }
+        }
+    }
+    if (Accumulate)
+      x(idx) += acc;
+    else
+      x(idx) = acc;
+  }
+};
+
+}  // namespace impl
+}  // namespace kinv
