@@ -60,6 +60,15 @@ int num_devices() {
 #endif
 }
 
+int device_id() {
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 1)
+  const int id = Kokkos::device_id();
+  return id < 0 ? 0 : id;
+#else
+  return 0;
+#endif
+}
+
 int host_concurrency() {
 #if KINV_KOKKOS_VERSION_AT_LEAST(4, 0)
   return Kokkos::DefaultHostExecutionSpace().concurrency();

@@ -57,6 +57,24 @@ constexpr int view_rank() {
   return static_cast<int>(ViewType::rank);
 }
 
+// Page-locked host memory for staging device buffers through a host-only MPI (4.x); plain host
+// memory where Kokkos has no such alias (3.4, whose only backend here is Serial).
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 0)
+using HostPinnedSpace = Kokkos::SharedHostPinnedSpace;
+#else
+using HostPinnedSpace = Kokkos::HostSpace;
+#endif
+
+// Kokkos::fence with a label (4.x); unlabelled in 3.4.
+inline void fence(const std::string& label) {
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 0)
+  Kokkos::fence(label);
+#else
+  (void)label;
+  Kokkos::fence();
+#endif
+}
+
 // Whether Kokkos was finalized: 3.4 has no query, so kinv keeps its own record there.
 bool is_finalized() noexcept;
 void note_finalized() noexcept;
@@ -65,6 +83,9 @@ void note_finalized() noexcept;
 // with the given host thread count (-1: default).
 void initialize(int& argc, char** argv, int device_id, int num_threads);
 void finalize();
+
+// Device this process computes on (0 for host backends).
+int device_id();
 
 // Number of devices visible to this process for the default execution space (1 for host
 // backends).

@@ -58,6 +58,8 @@ class Physics {
   void set_index(std::int64_t index) noexcept { m_index = index; }
   /// Number of noise draws so far (the next forward uses draw number noise_draws()).
   std::uint64_t noise_draws() const noexcept { return m_draws; }
+  /// Rewinds or advances the draw count (to replay or skip noise realisations).
+  void set_noise_draws(std::uint64_t draws) noexcept { m_draws = draws; }
 
   /// Execution space instance the kernels run on (e.g. a user's CUDA stream).
   const ExecutionSpace& execution_space() const noexcept { return m_space; }

@@ -1,0 +1,154 @@
+// kinv::comm::Communicator: the only door to MPI. It owns a duplicate of the communicator it is
+// given, knows whether MPI can take device pointers (GPU-aware) and otherwise stages through
+// reused pinned host buffers, and agrees on errors collectively so that no rank is left waiting.
+// Nothing here includes mpi.h; kinv/comm/mpi_interop.hpp adds the MPI_Comm conversions.
+#pragma once
+
+#include <kinv/config.hpp>
+#include <kinv/core/error.hpp>
+#include <kinv/core/tensor.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kinv {
+namespace comm {
+
+/// A flat device buffer as the collectives take it.
+template <class T>
+using Buffer = Kokkos::View<T*, MemorySpace>;
+
+/// What one rank knows about its own success before a collective step.
+struct Status {
+  bool ok = true;
+  std::string kind;  ///< e.g. "kinv::ShapeError"
+  std::string what;  ///< the full message
+  std::int64_t operator_index = -1;
+  std::exception_ptr exception;  ///< the captured exception, when there was one
+
+  /// Records the exception being handled (call inside a catch block). The first failure wins.
+  void capture_current_exception() noexcept;
+  void fail(const std::string& kind, const std::string& what, std::int64_t op = -1);
+  /// Rethrows the captured exception (or an Error with the message) when not ok; for paths
+  /// that do not communicate.
+  void rethrow_if_failed() const;
+};
+
+/// Runs f() and records any exception it throws in `status` (no-op once status failed).
+template <class F>
+void guarded(Status& status, F&& f) noexcept {
+  if (!status.ok) return;
+  try {
+    f();
+  } catch (...) {
+    status.capture_current_exception();
+  }
+}
+
+/// Outstanding non-blocking operations started by a Communicator; wait() completes them.
+class Requests {
+ public:
+  Requests();
+  ~Requests();
+  Requests(Requests&&) noexcept;
+  Requests& operator=(Requests&&) noexcept;
+  std::size_t size() const noexcept;
+  /// Gives MPI a chance to progress (MPI_Testall); true when everything completed.
+  bool test();
+  void wait();
+
+ private:
+  friend class Communicator;
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// A communicator handle. Copies share one underlying duplicate, freed by free() (the
+/// DistributedContext does this before MPI is finalised) or when the last copy goes.
+class Communicator {
+ public:
+  struct Impl;
+
+  /// A single-process communicator (MPI_COMM_SELF's duplicate, or no MPI at all).
+  Communicator();
+  /// Duplicates MPI_COMM_WORLD (MPI must be initialised).
+  static Communicator duplicate_world();
+
+  int rank() const;
+  int size() const;
+  /// Rank and size among the processes sharing this node.
+  int local_rank() const;
+  int local_size() const;
+  /// True when MPI is given device pointers directly; false when it goes through host
+  /// staging. Host memory spaces always pass their pointers directly.
+  bool gpu_aware() const;
+  /// How gpu_aware() was decided, e.g. "KINV_GPU_AWARE_MPI=0" or "MPIX_Query_cuda_support".
+  std::string gpu_aware_reason() const;
+  /// "Open MPI v4.1.4, ..." or "none".
+  std::string library_version() const;
+  bool is_freed() const;
+  void free();
+
+  void barrier() const;
+
+  // ---- collectives on device buffers (fence first; staged when not GPU-aware) ---------------
+  /// recv[displs[r] .. + counts[r]) <- rank r's send[0 .. counts[r]).
+  template <class T>
+  void allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
+                  const std::vector<std::int64_t>& counts,
+                  const std::vector<std::int64_t>& displs) const;
+  /// buf <- sum over ranks of buf, in place.
+  template <class T>
+  void allreduce_sum(const Buffer<T>& buf) const;
+  /// Starts broadcasting buf from `root`; completes in `requests.wait()`. With host staging,
+  /// `stage` is a host buffer of buf's size that stays untouched until the wait.
+  template <class T>
+  void ibcast(const Buffer<T>& buf, int root, Requests& requests,
+              const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const;
+  /// Starts a max-reduction of *value over ranks (host memory); completes in requests.wait().
+  void iallreduce_max(int* value, Requests& requests) const;
+
+  // ---- host-side collectives for metadata --------------------------------------------------
+  int allreduce_max(int value) const;
+  int allreduce_min(int value) const;
+  std::vector<std::int64_t> allgather(std::int64_t value) const;
+  /// Every rank's byte block; `offsets` (size()+1 entries) delimits them in the result.
+  std::vector<char> allgatherv_bytes(const std::vector<char>& send,
+                                     std::vector<std::int64_t>& offsets) const;
+  void broadcast_bytes(std::vector<char>& bytes, int root) const;
+
+  /// Collective error agreement plus an all-gather of small int64 payloads: returns every
+  /// rank's payload when every status is ok, else throws the same RemoteError on every rank
+  /// (naming the lowest failing rank and its message).
+  std::vector<std::vector<std::int64_t>> agree(const Status& status,
+                                               const std::vector<std::int64_t>& payload) const;
+  /// agree() without a payload.
+  void check(const Status& status) const { (void)agree(status, {}); }
+
+  /// Reusable pinned host buffer of at least n elements of T (grow-only, one per slot).
+  template <class T>
+  Kokkos::View<T*, compat::HostPinnedSpace> staging(int slot, std::int64_t n) const;
+
+  Impl& impl() const { return *m_impl; }
+  explicit Communicator(std::shared_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<Impl> m_impl;
+};
+
+/// Whether this build has MPI.
+constexpr bool has_mpi() { return KINV_HAVE_MPI != 0; }
+/// Initialises MPI (thread level funneled) if it is not; returns whether this call did.
+bool initialize_mpi(int* argc, char*** argv);
+/// Finalises MPI if it is initialised and not finalised.
+void finalize_mpi();
+bool mpi_is_initialized();
+bool mpi_is_finalized();
+/// Aborts every rank (MPI_Abort) with `code`; for fatal paths such as std::terminate.
+[[noreturn]] void abort_all(int code);
+
+}  // namespace comm
+}  // namespace kinv

@@ -1,0 +1,113 @@
+// The three gather strategies (naive, concatenated, broadcast) and the reduction that
+// distributed stacks use, over device buffers that are reused between calls.
+//
+// Every strategy also carries each rank's status, so that a rank whose input differs from what
+// the others agreed on, or whose operator failed, is seen by all ranks in the same collective
+// that moves the data: the steady state sends no extra messages, and no rank is left waiting.
+#pragma once
+
+#include <kinv/comm/communicator.hpp>
+#include <kinv/comm/records.hpp>
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace kinv {
+
+/// How A(x) results are assembled on every rank (deepinv's `gather_strategy`).
+enum class GatherStrategy {
+  Naive,         ///< serialised (index, shape, type, bytes) records in one byte all-gather
+  Concatenated,  ///< one MPI_Allgatherv of every result, written in place, exact counts
+  Broadcast      ///< one non-blocking broadcast per operator from its owner
+};
+
+/// "naive" | "concatenated" | "broadcast"; anything else is a ValueError listing them.
+GatherStrategy parse_gather_strategy(const std::string& name);
+std::string to_string(GatherStrategy s);
+std::ostream& operator<<(std::ostream& os, GatherStrategy s);
+
+/// Reduction applied across operators (deepinv's `reduce_op`).
+enum class Reduce { None, Sum, Mean };
+/// "none" | "sum" | "mean".
+Reduce parse_reduce(const std::string& name);
+std::string to_string(Reduce r);
+std::ostream& operator<<(std::ostream& os, Reduce r);
+
+namespace comm {
+
+/// Where every operator's result lives in the receive buffer. Rank r's results are contiguous
+/// (its operators in increasing index order) and followed by one status word.
+struct GatherLayout {
+  Shape input;                       ///< input shape the layout was agreed for
+  std::vector<Shape> shapes;         ///< per operator index
+  std::vector<int> owner;            ///< per operator index
+  std::vector<std::int64_t> offset;  ///< per operator index, into the receive buffer
+  std::vector<std::int64_t> counts;  ///< per rank, elements including the status word
+  std::vector<std::int64_t> displs;  ///< per rank
+  std::int64_t total = 0;            ///< receive buffer elements
+  std::vector<std::int64_t> local;   ///< this rank's operator indices, increasing
+
+  bool empty() const noexcept { return shapes.empty(); }
+  /// Lays out operators with these output shapes and owners for `rank` of `num_ranks`.
+  static GatherLayout build(const Shape& input, const std::vector<Shape>& shapes,
+                            const std::vector<int>& owner, int num_ranks, int rank);
+};
+
+/// Computes this rank's k-th local result into `out` (shape from the layout); may throw.
+template <class T>
+using LocalCompute = std::function<void(std::size_t k, const Tensor<T>& out)>;
+
+/// Buffers and collectives of one distributed object. Every call is collective.
+template <class T>
+class GatherEngine {
+ public:
+  explicit GatherEngine(Communicator comm) : m_comm(std::move(comm)) {}
+
+  /// Concatenated strategy. Unless `deviate` (this rank's input does not match the layout),
+  /// computes the local results into the send buffer; then one MPI_Allgatherv. Returns true
+  /// and the results (views of the receive buffer) when every rank was fine; false on every
+  /// rank otherwise (`status` holds this rank's error, if it had one).
+  bool concatenated(const GatherLayout& layout, bool deviate, const LocalCompute<T>& compute,
+                    Status& status, TensorList<T>& out);
+
+  /// Broadcast strategy: the owner of each operator computes it and starts its broadcast
+  /// before computing the next, so transfers overlap kernels. Same contract as concatenated.
+  bool broadcast(const GatherLayout& layout, bool deviate, const LocalCompute<T>& compute,
+                 Status& status, TensorList<T>& out);
+
+  /// Naive strategy: no layout needed. `shapes` are this rank's local output shapes (in
+  /// `local` order). Decodes and validates every rank's records; throws the same kinv::Error
+  /// on every rank if any rank failed or sent something inconsistent.
+  TensorList<T> naive(const Shape& input, std::int64_t num_operators, const std::vector<int>& owner,
+                      const std::vector<std::int64_t>& local, const std::vector<Shape>& shapes,
+                      const LocalCompute<T>& compute, Status status);
+
+  /// Sum over ranks of a per-rank contribution of shape `shape`. `contribute(out)` overwrites
+  /// `out` with this rank's part and returns true, or returns false when the rank has nothing
+  /// to add (zeros are sent then). Same contract as concatenated.
+  bool allreduce(const Shape& shape, bool deviate,
+                 const std::function<bool(const Tensor<T>& out)>& contribute, Status& status,
+                 Tensor<T>& out);
+
+  const Communicator& communicator() const noexcept { return m_comm; }
+
+ private:
+  Buffer<T> pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label);
+
+  Communicator m_comm;
+  Buffer<T> m_send;
+  Buffer<T> m_recv[2];    // gathered results; one may still be held by the caller
+  Buffer<T> m_reduce[2];  // reduction results, likewise
+  Buffer<T> m_local;      // naive: this rank's results before encoding
+  // Positions of the ranks' status words in the receive buffer (for the current layout).
+  Kokkos::View<std::int64_t*, MemorySpace> m_word_at;
+  std::vector<std::int64_t> m_word_at_host;
+};
+
+extern template class GatherEngine<float>;
+extern template class GatherEngine<double>;
+
+}  // namespace comm
+}  // namespace kinv

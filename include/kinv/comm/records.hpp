@@ -1,0 +1,69 @@
+// The byte format of the `naive` gather strategy: each rank serialises a header (its status,
+// the input shape, the stack size) and one record (index, shape, scalar type, bytes) per local
+// result into a host buffer. Decoding validates every field, so a malformed or hostile buffer
+// gives a kinv::Error, never a crash or a wrong tensor.
+#pragma once
+
+#include <kinv/core/shape.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kinv {
+namespace comm {
+namespace records {
+
+/// Scalar type tags.
+enum class Scalar : std::uint8_t { Float32 = 1, Float64 = 2 };
+
+template <class T>
+constexpr Scalar scalar_of();
+template <>
+constexpr Scalar scalar_of<float>() {
+  return Scalar::Float32;
+}
+template <>
+constexpr Scalar scalar_of<double>() {
+  return Scalar::Float64;
+}
+inline std::size_t scalar_size(Scalar s) { return s == Scalar::Float32 ? 4 : 8; }
+
+struct Header {
+  bool ok = true;
+  std::string kind;                  ///< error kind when !ok
+  std::string what;                  ///< error message when !ok
+  std::int64_t operator_index = -1;  ///< failing operator when !ok
+  Scalar scalar = Scalar::Float32;
+  std::int64_t num_operators = 0;
+  Shape input;
+};
+
+/// One result as encoded: where its values are in the source buffer.
+struct Record {
+  std::int64_t index = -1;
+  Shape shape;
+  const void* data = nullptr;  ///< encode: values to copy; decode: points into the block
+  std::int64_t bytes = 0;
+};
+
+/// One rank's decoded block.
+struct Block {
+  Header header;
+  std::vector<Record> records;
+};
+
+/// Serialises a header and records (record i's values are read from records[i].data).
+std::vector<char> encode(const Header& header, const std::vector<Record>& records);
+
+/// Parses one block of `size` bytes; every field is checked against the buffer bounds and
+/// against `expected_scalar`. Throws kinv::ValueError naming the field on any inconsistency.
+/// Returned records point into `bytes`.
+Block decode(const char* bytes, std::size_t size, Scalar expected_scalar);
+
+constexpr std::uint32_t magic = 0x4B494E56u;  // "KINV"
+constexpr std::uint16_t version = 1;
+
+}  // namespace records
+}  // namespace comm
+}  // namespace kinv

@@ -1,0 +1,485 @@
+#include <kinv/distributed/stacked_physics.hpp>
+
+#include <algorithm>
+
+namespace kinv {
+
+namespace {
+
+// Kinds of agreement payload, so that a rank in the wrong call is caught.
+constexpr std::int64_t tag_construct = 0x6b696e76;  // "kinv"
+constexpr std::int64_t tag_layout = 1;
+constexpr std::int64_t tag_reduce = 2;
+
+void put_shape(std::vector<std::int64_t>& p, const Shape& s) {
+  p.push_back(s.rank());
+  for (int i = 0; i < s.rank(); ++i) p.push_back(s[i]);
+}
+
+// Reads a shape written by put_shape; bounds-checked.
+Shape get_shape(const std::vector<std::int64_t>& p, std::size_t& at) {
+  if (at >= p.size()) throw ValueError("agreement payload truncated");
+  const auto r = p[at++];
+  if (r < 0 || r > Shape::max_rank || at + static_cast<std::size_t>(r) > p.size())
+    throw ValueError("agreement payload holds an invalid shape");
+  std::vector<std::int64_t> e(p.begin() + static_cast<std::ptrdiff_t>(at),
+                              p.begin() + static_cast<std::ptrdiff_t>(at + r));
+  at += static_cast<std::size_t>(r);
+  return Shape(e);
+}
+
+std::string describe(std::int64_t v) { return std::to_string(v); }
+
+template <class T>
+struct Scale {
+  Kokkos::View<T*, MemorySpace> v;
+  T factor;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { v(i) *= factor; }
+};
+
+template <class T>
+struct AddInto {
+  Kokkos::View<T*, MemorySpace> out;
+  Kokkos::View<const T*, MemorySpace> in;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { out(i) += in(i); }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+
+template <class T>
+DistributedStackedPhysics<T>::DistributedStackedPhysics(
+    DistributedContext& ctx, std::int64_t num_operators, PhysicsFactory<T> factory,
+    FactoryArgs<T> kwargs, const DistributedOptions& options, bool require_linear)
+    : m_comm(ctx.comm()),
+      m_num(num_operators),
+      m_options(options),
+      m_args(std::move(kwargs)),
+      m_device(ctx.device()),
+      m_engine(ctx.comm()) {
+  const int P = m_comm.size();
+  const int me = m_comm.rank();
+  comm::Status status;
+  comm::guarded(status, [&] {
+    if (num_operators < 1)
+      throw ValueError("DistributedStackedPhysics: num_operators must be >= 1, got " +
+                       std::to_string(num_operators));
+    (void)to_string(options.gather_strategy);  // rejects invalid enum values
+  });
+  if (status.ok) {
+    m_owner.resize(static_cast<std::size_t>(num_operators));
+    for (std::int64_t i = 0; i < num_operators; ++i)
+      m_owner[static_cast<std::size_t>(i)] = static_cast<int>(i % P);
+    m_local = ctx.local_indices(num_operators);
+  }
+  // kwargs come from rank 0 (collective, before any factory runs).
+  m_args.broadcast_from_root(m_comm);
+  for (std::int64_t i : m_local) {
+    comm::guarded(status, [&] {
+      auto op = factory(i, m_device, m_args);
+      if (!op) throw ValueError("the factory returned no operator", i);
+      if (require_linear && !op->is_linear())
+        throw ValueError("the factory returned '" + op->name() +
+                             "', which is not a LinearPhysics (DistributedStackedLinearPhysics "
+                             "needs linear operators)",
+                         i);
+      op->set_index(i);
+      m_ops.push_back(std::move(op));
+    });
+    if (!status.ok && status.operator_index < 0) status.operator_index = i;
+  }
+  // Every rank must be building the same stack.
+  const std::vector<std::int64_t> config = {
+      tag_construct, num_operators, static_cast<std::int64_t>(options.gather_strategy),
+      static_cast<std::int64_t>(sizeof(T)), require_linear ? 1 : 0};
+  const auto all = m_comm.agree(status, config);
+  static const char* names[] = {"tag", "num_operators", "gather_strategy", "scalar size",
+                                "linearity"};
+  for (int r = 1; r < P; ++r)
+    for (std::size_t f = 0; f < config.size(); ++f)
+      if (all[r].size() != config.size() || all[r][f] != all[0][f])
+        throw ValueError(std::string("DistributedStackedPhysics: ") + names[f] +
+                         " differs across ranks (rank 0: " + describe(all[0][f]) + ", rank " +
+                         std::to_string(r) + ": " +
+                         (all[r].size() > f ? describe(all[r][f]) : std::string("?")) + ")");
+  (void)me;
+}
+
+template <class T>
+DistributedStackedPhysics<T>::~DistributedStackedPhysics() = default;
+
+template <class T>
+void DistributedStackedPhysics<T>::check_alive() const {
+  if (m_comm.is_freed())
+    throw StateError("DistributedStackedPhysics used after its DistributedContext was finalised");
+}
+
+template <class T>
+std::vector<std::uint64_t> DistributedStackedPhysics<T>::save_draws() const {
+  std::vector<std::uint64_t> d;
+  for (const auto& op : m_ops) d.push_back(op->noise_draws());
+  return d;
+}
+
+template <class T>
+void DistributedStackedPhysics<T>::restore_draws(const std::vector<std::uint64_t>& d) const {
+  for (std::size_t k = 0; k < m_ops.size(); ++k) m_ops[k]->set_noise_draws(d[k]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A and forward
+
+template <class T>
+TensorList<T> DistributedStackedPhysics<T>::A(const Tensor<T>& x, bool gather,
+                                              Reduce reduce) const {
+  return map(x, gather, reduce, false);
+}
+
+template <class T>
+TensorList<T> DistributedStackedPhysics<T>::forward(const Tensor<T>& x, bool gather,
+                                                    Reduce reduce) {
+  return map(x, gather, reduce, true);
+}
+
+template <class T>
+TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather, Reduce reduce,
+                                                bool noisy) const {
+  check_alive();
+  const comm::LocalCompute<T> compute = [&](std::size_t k, const Tensor<T>& out) {
+    m_ops[k]->A(x, out);
+    if (noisy) m_ops[k]->noise_and_sensor(out);
+  };
+
+  if (reduce != Reduce::None) {
+    comm::Status status;
+    const Method method = noisy ? Method::Forward : Method::A;
+    auto local_shape = [&] {
+      const Shape s = m_ops[0]->output_shape(x.shape());
+      for (std::size_t k = 1; k < m_ops.size(); ++k) {
+        const Shape sk = m_ops[k]->output_shape(x.shape());
+        if (sk != s)
+          throw ShapeError("A(reduce=" + to_string(reduce) +
+                               "): operators' results must share a shape; operator " +
+                               std::to_string(m_local[k]) + "'s",
+                           s.to_string(), sk.to_string(), m_local[k]);
+      }
+      return s;
+    };
+    auto contribute = [&](const Tensor<T>& out) {
+      compute(0, out);
+      for (std::size_t k = 1; k < m_ops.size(); ++k) {
+        if (m_workspace.shape() != out.shape() || m_workspace.data() == nullptr)
+          m_workspace =
+              Tensor<T>::uninitialized("kinv::DistributedStackedPhysics::workspace", out.shape());
+        compute(k, m_workspace);
+        Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
+                             impl::range(ExecutionSpace(), out.size()),
+                             AddInto<T>{out.view(), m_workspace.view()});
+      }
+    };
+    std::vector<std::int64_t> key;
+    put_shape(key, x.shape());
+    return TensorList<T>{
+        reduce_over_operators(method, reduce, gather, key, local_shape, contribute, status)};
+  }
+
+  if (!gather) {
+    // Only this rank's results; no communication.
+    TensorList<T> out;
+    for (std::size_t k = 0; k < m_ops.size(); ++k) {
+      Tensor<T> y = m_ops[k]->A(x);
+      if (noisy) m_ops[k]->noise_and_sensor(y);
+      out.push_back(y);
+    }
+    return out;
+  }
+
+  if (m_options.gather_strategy == GatherStrategy::Naive) {
+    comm::Status status;
+    std::vector<Shape> shapes;
+    comm::guarded(status, [&] {
+      for (const auto& op : m_ops) shapes.push_back(op->output_shape(x.shape()));
+    });
+    return m_engine.naive(x.shape(), m_num, m_owner, m_local, shapes, compute, status);
+  }
+  return gather_with_layout(x, compute);
+}
+
+template <class T>
+bool DistributedStackedPhysics<T>::run_strategy(bool deviate, const comm::LocalCompute<T>& compute,
+                                                comm::Status& status, TensorList<T>& out) const {
+  if (m_options.gather_strategy == GatherStrategy::Broadcast)
+    return m_engine.broadcast(m_layout, deviate, compute, status, out);
+  return m_engine.concatenated(m_layout, deviate, compute, status, out);
+}
+
+template <class T>
+TensorList<T> DistributedStackedPhysics<T>::gather_with_layout(
+    const Tensor<T>& x, const comm::LocalCompute<T>& compute) const {
+  const int P = m_comm.size();
+  comm::Status status;
+  TensorList<T> out;
+  const auto draws = save_draws();
+
+  // Fast path: the layout agreed on earlier still fits this rank's input. Whether it fits on
+  // every rank is learnt from the status words that travel with the data.
+  if (!m_layout.empty()) {
+    const bool deviate = m_layout.input != x.shape();
+    if (run_strategy(deviate, compute, status, out)) return out;
+    restore_draws(draws);
+  }
+
+  // Agreement: every rank's input shape and its operators' output shapes (and any error).
+  std::vector<std::int64_t> payload = {tag_layout, m_num,
+                                       static_cast<std::int64_t>(m_options.gather_strategy)};
+  put_shape(payload, x.shape());
+  comm::guarded(status, [&] {
+    for (std::size_t k = 0; k < m_ops.size(); ++k) {
+      payload.push_back(m_local[k]);
+      put_shape(payload, m_ops[k]->output_shape(x.shape()));
+    }
+  });
+  const auto all = m_comm.agree(status, payload);
+
+  std::vector<Shape> shapes(static_cast<std::size_t>(m_num));
+  std::vector<bool> seen(static_cast<std::size_t>(m_num), false);
+  Shape input0;
+  for (int r = 0; r < P; ++r) {
+    const auto& p = all[r];
+    std::size_t at = 3;
+    if (p.size() < 4 || p[0] != tag_layout)
+      throw ValueError("gather: rank " + std::to_string(r) +
+                       " is in a different call (collective calls must match on every rank)");
+    if (p[1] != m_num || p[2] != static_cast<std::int64_t>(m_options.gather_strategy))
+      throw ValueError(
+          "gather: rank " + std::to_string(r) + " uses num_operators " + std::to_string(p[1]) +
+          " and strategy " + to_string(static_cast<GatherStrategy>(p[2])) + ", rank 0 uses " +
+          std::to_string(all[0][1]) + " and " + to_string(static_cast<GatherStrategy>(all[0][2])));
+    const Shape in = get_shape(p, at);
+    if (r == 0) input0 = in;
+    if (in != input0)
+      throw ShapeError(
+          "A: the input shape differs across ranks (rank 0 vs rank " + std::to_string(r) + ")",
+          input0.to_string(), in.to_string());
+    while (at < p.size()) {
+      const std::int64_t i = p[at++];
+      if (i < 0 || i >= m_num || m_owner[static_cast<std::size_t>(i)] != r ||
+          seen[static_cast<std::size_t>(i)])
+        throw ValueError("gather: rank " + std::to_string(r) + " reported operator " +
+                         std::to_string(i) + " it does not own");
+      seen[static_cast<std::size_t>(i)] = true;
+      shapes[static_cast<std::size_t>(i)] = get_shape(p, at);
+    }
+  }
+  for (std::int64_t i = 0; i < m_num; ++i)
+    if (!seen[static_cast<std::size_t>(i)])
+      throw ValueError("gather: no rank reported operator " + std::to_string(i));
+
+  m_layout = comm::GatherLayout::build(input0, shapes, m_owner, P, m_comm.rank());
+  comm::Status second;
+  if (run_strategy(false, compute, second, out)) return out;
+  m_layout = comm::GatherLayout{};  // an operator failed: agree on it, start afresh next time
+  restore_draws(draws);
+  m_comm.check(second);
+  throw Error("gather: a rank failed without reporting an error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reductions
+
+template <class T>
+Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
+    Method method, Reduce reduce, bool gather, const std::vector<std::int64_t>& local_key,
+    const std::function<Shape()>& local_shape,
+    const std::function<void(const Tensor<T>&)>& contribute, comm::Status status) const {
+  check_alive();
+  if (reduce == Reduce::None)
+    throw ValueError(
+        "this reduction needs reduce = Sum or Mean (use gather = false for this "
+        "rank's part)");
+  ReduceCache& cache = m_reduce_cache[static_cast<int>(method)];
+  const bool has_local = !m_ops.empty();
+
+  if (!gather) {
+    // This rank's partial sum, no communication (as deepinv: no division for Mean).
+    status.rethrow_if_failed();
+    if (!has_local) return Tensor<T>("kinv::reduce::local", cache.valid ? cache.shape : Shape{});
+    auto out = Tensor<T>::uninitialized("kinv::reduce::local", local_shape());
+    contribute(out);
+    return out;
+  }
+
+  auto body = [&](const Tensor<T>& out) {
+    if (!has_local) return false;
+    contribute(out);
+    return true;
+  };
+  const auto draws = save_draws();
+  Tensor<T> result;
+  bool done = false;
+  if (cache.valid) {
+    const bool deviate = !status.ok || cache.key != local_key;
+    if (m_engine.allreduce(cache.shape, deviate, body, status, result)) done = true;
+    if (!done) restore_draws(draws);
+  }
+  if (!done) {
+    // Agreement on the result shape (ranks without operators have none to offer).
+    std::vector<std::int64_t> payload = {tag_reduce, static_cast<std::int64_t>(method), m_num};
+    comm::guarded(status, [&] {
+      if (has_local) {
+        payload.push_back(1);
+        put_shape(payload, local_shape());
+      } else {
+        payload.push_back(0);
+      }
+    });
+    const auto all = m_comm.agree(status, payload);
+    Shape agreed;
+    int first = -1;
+    for (int r = 0; r < static_cast<int>(all.size()); ++r) {
+      const auto& p = all[r];
+      if (p.size() < 4 || p[0] != tag_reduce || p[1] != static_cast<std::int64_t>(method) ||
+          p[2] != m_num)
+        throw ValueError("reduction: rank " + std::to_string(r) +
+                         " is in a different call (collective calls must match on every rank)");
+      if (p[3] == 0) continue;
+      std::size_t at = 4;
+      const Shape s = get_shape(p, at);
+      if (first < 0) {
+        agreed = s;
+        first = r;
+      } else if (s != agreed) {
+        throw ShapeError("reduction: the result shape differs across ranks (rank " +
+                             std::to_string(first) + " vs rank " + std::to_string(r) + ")",
+                         agreed.to_string(), s.to_string());
+      }
+    }
+    if (first < 0) throw ValueError("reduction: no rank owns an operator");
+    cache.valid = true;
+    cache.key = local_key;
+    cache.shape = agreed;
+    comm::Status second;
+    if (!m_engine.allreduce(agreed, false, body, second, result)) {
+      cache.valid = false;
+      restore_draws(draws);
+      m_comm.check(second);
+      throw Error("reduction: a rank failed without reporting an error");
+    }
+  }
+  if (reduce == Reduce::Mean)
+    Kokkos::parallel_for("kinv::DistributedStackedPhysics::mean",
+                         impl::range(ExecutionSpace(), result.size()),
+                         Scale<T>{result.view(), T(1) / static_cast<T>(m_num)});
+  return result;
+}
+
+template <class T>
+std::vector<Tensor<T>> DistributedStackedPhysics<T>::local_slice(const char* method,
+                                                                 const TensorList<T>& y) const {
+  const auto n = static_cast<std::int64_t>(y.size());
+  if (n == m_num) {
+    std::vector<Tensor<T>> out;
+    for (std::int64_t i : m_local) out.push_back(y[static_cast<std::size_t>(i)]);
+    return out;
+  }
+  if (n == static_cast<std::int64_t>(m_local.size()))
+    return std::vector<Tensor<T>>(y.begin(), y.end());
+  throw ShapeError(
+      std::string(method) + ": number of measurements",
+      std::to_string(m_num) + " (all) or " + std::to_string(m_local.size()) + " (this rank's)",
+      std::to_string(n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear
+
+template <class T>
+Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint(const TensorList<T>& y, bool gather,
+                                                        Reduce reduce) const {
+  comm::Status status;
+  std::vector<Tensor<T>> local;
+  std::vector<std::int64_t> key;
+  comm::guarded(status, [&] {
+    local = this->local_slice("A_adjoint", y);
+    for (const auto& t : local) put_shape(key, t.shape());
+  });
+  auto local_shape = [&] {
+    const Shape s = local_operator(0).input_shape(local[0].shape());
+    for (std::size_t k = 1; k < local.size(); ++k) {
+      const Shape sk = local_operator(k).input_shape(local[k].shape());
+      if (sk != s)
+        throw ShapeError("A_adjoint: adjoints must share a shape; operator " +
+                             std::to_string(this->m_local[k]) + "'s",
+                         s.to_string(), sk.to_string(), this->m_local[k]);
+    }
+    return s;
+  };
+  auto contribute = [&](const Tensor<T>& out) {
+    local_operator(0).A_adjoint(local[0], out);
+    for (std::size_t k = 1; k < local.size(); ++k) local_operator(k).A_adjoint_add(local[k], out);
+  };
+  return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::AdjointSum, reduce,
+                                     gather, key, local_shape, contribute, status);
+}
+
+template <class T>
+Tensor<T> DistributedStackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const TensorList<T>& v,
+                                                    bool gather, Reduce reduce) const {
+  comm::Status status;
+  std::vector<Tensor<T>> local;
+  std::vector<std::int64_t> key;
+  comm::guarded(status, [&] {
+    local = this->local_slice("A_vjp", v);
+    put_shape(key, x.shape());
+    for (std::size_t k = 0; k < local.size(); ++k) {
+      const Shape expect = local_operator(k).output_shape(x.shape());
+      if (local[k].shape() != expect)
+        throw ShapeError("A_vjp: cotangent shape", expect.to_string(), local[k].shape().to_string(),
+                         this->m_local[k]);
+      put_shape(key, local[k].shape());
+    }
+  });
+  auto local_shape = [&] { return x.shape(); };
+  auto contribute = [&](const Tensor<T>& out) {
+    local_operator(0).A_vjp(x, local[0], out);
+    for (std::size_t k = 1; k < local.size(); ++k) local_operator(k).A_adjoint_add(local[k], out);
+  };
+  return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Vjp, reduce, gather, key,
+                                     local_shape, contribute, status);
+}
+
+template <class T>
+Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, bool gather,
+                                                          Reduce reduce) const {
+  std::vector<std::int64_t> key;
+  put_shape(key, x.shape());
+  auto local_shape = [&] {
+    const Shape s = local_operator(0).input_shape(local_operator(0).output_shape(x.shape()));
+    if (s != x.shape())
+      throw ShapeError("A_adjoint_A: A^T A x must have the shape of x", x.shape().to_string(),
+                       s.to_string(), this->m_local[0]);
+    return s;
+  };
+  auto contribute = [&](const Tensor<T>& out) {
+    local_operator(0).A_adjoint_A(x, out);
+    for (std::size_t k = 1; k < this->m_ops.size(); ++k) local_operator(k).A_adjoint_A_add(x, out);
+  };
+  return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::AdjointA, reduce, gather,
+                                     key, local_shape, contribute, comm::Status{});
+}
+
+template <class T>
+TensorList<T> DistributedStackedLinearPhysics<T>::A_A_adjoint(const TensorList<T>& y,
+                                                              bool gather) const {
+  const Tensor<T> x = A_adjoint(y, true, Reduce::Sum);
+  return this->A(x, gather, Reduce::None);
+}
+
+template class DistributedStackedPhysics<float>;
+template class DistributedStackedPhysics<double>;
+template class DistributedStackedLinearPhysics<float>;
+template class DistributedStackedLinearPhysics<double>;
+
+}  // namespace kinv

@@ -1,0 +1,420 @@
+// Distributed stacks against the single-process reference at any rank count: every strategy
+// bitwise equal for A and forward, adjoints equal to rounding, and errors on one rank raised on
+// every rank.
+#include <kinv/comm/mpi_interop.hpp>
+#include <kinv/distributed/stacked_physics.hpp>
+
+#include "mpi_test.hpp"
+#include "test_operators.hpp"
+
+namespace kinv {
+namespace {
+
+using test::RankChecks;
+
+const GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
+                                         GatherStrategy::Broadcast};
+
+template <class T>
+class Distributed : public ::testing::Test {};
+TYPED_TEST_SUITE(Distributed, test::ScalarTypes);
+
+template <class T>
+std::string label(GatherStrategy s, std::int64_t n) {
+  return to_string(s) + ", N=" + std::to_string(n) + ", " + (sizeof(T) == 4 ? "float" : "double");
+}
+
+template <class T>
+DistributedOptions with(GatherStrategy s) {
+  DistributedOptions o;
+  o.gather_strategy = s;
+  return o;
+}
+
+TYPED_TEST(Distributed, AEqualsTheStackedReferenceBitwise) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const std::int64_t C = 2, H = 12, W = 10;
+  auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
+  for (auto s : all_strategies)
+    for (std::int64_t n : {1, 3, 7}) {
+      const std::string what = label<T>(s, n);
+      checks.no_throw(
+          [&] {
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, with<T>(s));
+            auto ref = test::stacked_reference<T>(n, make);
+            // Two inputs of one shape (steady state), then another shape (new layout), then back.
+            const Shape shapes[] = {{2, C, H, W}, {2, C, H, W}, {1, C, H, W}, {2, C, H, W}};
+            std::uint64_t seed = 1;
+            for (const Shape& xs : shapes) {
+              const Tensor<T> x = test::random_tensor<T>(xs, seed++);
+              const TensorList<T> y = A.A(x);
+              const TensorList<T> yr = ref.A(x);
+              checks.expect(static_cast<std::int64_t>(y.size()) == n, what + ": list length");
+              for (std::int64_t i = 0; i < n && i < static_cast<std::int64_t>(y.size()); ++i)
+                checks.expect(
+                    test::bitwise_equal(y[i], yr[i]),
+                    what + ": operator " + std::to_string(i) + " for x " + xs.to_string());
+            }
+          },
+          what);
+    }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TYPED_TEST(Distributed, GatherFalseGivesThisRanksResults) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) { return test::mixed_operator<T>(i, 1, 9, 9); };
+  checks.no_throw(
+      [&] {
+        DistributedStackedLinearPhysics<T> A(ctx, 5, make);
+        auto ref = test::stacked_reference<T>(5, make);
+        const Tensor<T> x = test::random_tensor<T>({1, 1, 9, 9}, 3);
+        const TensorList<T> y = A.A(x, false);
+        checks.expect(y.size() == A.local_indices().size(), "local list length");
+        checks.expect(A.local_indices() == ctx.local_indices(5), "round-robin local indices");
+        for (std::size_t k = 0; k < y.size(); ++k)
+          checks.expect(test::bitwise_equal(y[k], ref[A.local_indices()[k]].A(x)),
+                        "local result " + std::to_string(k));
+      },
+      "gather=false");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TYPED_TEST(Distributed, AdjointsMatchTheStackedReference) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const std::int64_t C = 2, H = 11, W = 9;
+  auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
+  const double tol = 64 * std::numeric_limits<T>::epsilon();
+  for (auto s : all_strategies)
+    for (std::int64_t n : {1, 3, 6}) {
+      const std::string what = label<T>(s, n);
+      checks.no_throw(
+          [&] {
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, with<T>(s));
+            auto ref = test::stacked_reference<T>(n, make);
+            const Tensor<T> x = test::random_tensor<T>({2, C, H, W}, 5);
+            const TensorList<T> y = ref.A(test::random_tensor<T>({2, C, H, W}, 6));
+            auto close = [&](const Tensor<T>& a, const Tensor<T>& b, const std::string& m) {
+              const double scale = 1.0 + static_cast<double>(test::norm(b));
+              checks.expect(
+                  a.shape() == b.shape() && test::max_abs_diff(a, b) <= tol * scale,
+                  what + ": " + m + " differs by " + std::to_string(test::max_abs_diff(a, b)));
+            };
+            for (int rep = 0; rep < 2; ++rep) {  // agreement, then steady state
+              close(A.A_adjoint(y), ref.A_adjoint(y), "A_adjoint (all measurements)");
+              TensorList<T> mine;
+              for (auto i : A.local_indices()) mine.push_back(y[static_cast<std::size_t>(i)]);
+              close(A.A_adjoint(mine), ref.A_adjoint(y), "A_adjoint (local measurements)");
+              close(A.A_vjp(x, y), ref.A_vjp(x, y), "A_vjp");
+              close(A.A_adjoint_A(x), ref.A_adjoint_A(x), "A_adjoint_A");
+              const TensorList<T> aat = A.A_A_adjoint(y), aatr = ref.A_A_adjoint(y);
+              for (std::int64_t i = 0; i < n; ++i) close(aat[i], aatr[i], "A_A_adjoint");
+              const Tensor<T> mean = A.A_adjoint(y, true, Reduce::Mean);
+              const auto vr = to_vector(ref.A_adjoint(y));
+              std::vector<T> scaled;
+              for (T v : vr) scaled.push_back(v / static_cast<T>(n));
+              close(mean, from_vector<T>("mean", mean.shape(), scaled), "A_adjoint mean");
+            }
+            // gather = false: this rank's partial sums add up to the whole.
+            const Tensor<T> part = A.A_adjoint(y, false);
+            if (!A.local_indices().empty()) {
+              StackedLinearPhysics<T> mine;
+              for (auto i : A.local_indices()) mine.push_back(make(i));
+              TensorList<T> ym;
+              for (auto i : A.local_indices()) ym.push_back(y[static_cast<std::size_t>(i)]);
+              close(part, mine.A_adjoint(ym), "A_adjoint gather=false");
+            }
+          },
+          what);
+    }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TYPED_TEST(Distributed, ReduceSumsOverOperators) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) { return test::same_shape_operator<T>(i, 3, 8, 8); };
+  checks.no_throw(
+      [&] {
+        DistributedStackedLinearPhysics<T> A(ctx, 4, make);
+        auto ref = test::stacked_reference<T>(4, make);
+        const Tensor<T> x = test::random_tensor<T>({1, 3, 8, 8}, 9);
+        const TensorList<T> s = A.A(x, true, Reduce::Sum);
+        checks.expect(s.size() == 1, "one reduced tensor");
+        const TensorList<T> yr = ref.A(x);
+        std::vector<double> sum(static_cast<std::size_t>(x.size()), 0.0);
+        for (const auto& t : yr) {
+          const auto v = to_vector(t);
+          for (std::size_t j = 0; j < v.size(); ++j) sum[j] += v[j];
+        }
+        const auto got = to_vector(s.at(0));
+        double err = 0;
+        for (std::size_t j = 0; j < sum.size(); ++j)
+          err = std::max(err, std::fabs(got[j] - sum[j]));
+        checks.expect(err <= 16 * std::numeric_limits<T>::epsilon(), "A(reduce=sum)");
+        const auto mean = to_vector(A.A(x, true, Reduce::Mean).at(0));
+        err = 0;
+        for (std::size_t j = 0; j < sum.size(); ++j)
+          err = std::max(err, std::fabs(mean[j] - sum[j] / 4));
+        checks.expect(err <= 16 * std::numeric_limits<T>::epsilon(), "A(reduce=mean)");
+      },
+      "reduce");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TYPED_TEST(Distributed, ForwardNoiseIsTheSameAtAnyRankCount) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) {
+    auto op = test::mixed_operator<T>(i, 1, 10, 10);
+    op->set_noise_model(std::make_shared<GaussianNoise<T>>(T(0.2), 1234));
+    return op;
+  };
+  for (auto s : all_strategies)
+    checks.no_throw(
+        [&] {
+          DistributedStackedLinearPhysics<T> A(ctx, 5, make, with<T>(s));
+          auto ref = test::stacked_reference<T>(5, make);
+          const Tensor<T> x = test::random_tensor<T>({2, 1, 10, 10}, 4);
+          for (int draw = 0; draw < 3; ++draw) {  // fresh noise per call, same on every rank
+            const TensorList<T> y = A.forward(x), yr = ref.forward(x);
+            for (std::size_t i = 0; i < yr.size(); ++i)
+              checks.expect(test::bitwise_equal(y[i], yr[i]),
+                            to_string(s) + ": forward, draw " + std::to_string(draw) +
+                                ", operator " + std::to_string(i));
+          }
+        },
+        to_string(s));
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TYPED_TEST(Distributed, SteadyStateReusesBuffersButNeverOverwritesHeldResults) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) { return test::mixed_operator<T>(i, 1, 8, 8); };
+  for (auto s : {GatherStrategy::Concatenated, GatherStrategy::Broadcast})
+    checks.no_throw(
+        [&] {
+          DistributedStackedLinearPhysics<T> A(ctx, 3, make, with<T>(s));
+          const Tensor<T> x1 = test::random_tensor<T>({1, 1, 8, 8}, 1);
+          const Tensor<T> x2 = test::random_tensor<T>({1, 1, 8, 8}, 2);
+          // Results dropped at once: every later call of the same shape reuses one buffer.
+          const T* p1 = A.A(x1)[0].data();
+          const T* p2 = A.A(x2)[0].data();
+          const T* p3 = A.A(x1)[0].data();
+          checks.expect(p1 != nullptr && p2 == p1 && p3 == p1,
+                        to_string(s) + ": steady state allocates a new result buffer");
+          // Held results stay intact while later calls run.
+          const TensorList<T> held = A.A(x1);
+          const auto before = to_vector(held[0]);
+          const TensorList<T> other = A.A(x2);
+          const TensorList<T> third = A.A(x2);
+          checks.expect(to_vector(held[0]) == before, to_string(s) + ": held result overwritten");
+          checks.expect(held[0].data() != other[0].data() && held[0].data() != third[0].data() &&
+                            other[0].data() != third[0].data(),
+                        to_string(s) + ": three live results must use three buffers");
+        },
+        to_string(s));
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: raised on every rank, never a hang, and the stack still works afterwards.
+
+TEST(DistributedErrors, InvalidStrategyNameListsTheValidOnes) {
+  RankChecks checks;
+  try {
+    (void)parse_gather_strategy("allgather");
+    checks.fail("no exception");
+  } catch (const ValueError& e) {
+    const std::string m = e.what();
+    checks.expect(m.find("naive") != std::string::npos &&
+                      m.find("concatenated") != std::string::npos &&
+                      m.find("broadcast") != std::string::npos,
+                  "message lists the strategies: " + m);
+  }
+  checks.expect(parse_gather_strategy("broadcast") == GatherStrategy::Broadcast, "parse");
+  checks.expect(to_string(GatherStrategy::Naive) == "naive", "print");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TEST(DistributedErrors, WrongInputShapeOnEveryRank) {
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) { return test::mixed_operator<double>(i, 1, 8, 8); };
+  for (auto s : all_strategies) {
+    DistributedStackedLinearPhysics<double> A(ctx, 3, make, with<double>(s));
+    const Tensor<double> good = test::random_tensor<double>({1, 1, 8, 8}, 1);
+    const Tensor<double> bad = test::random_tensor<double>({1, 1, 8, 7}, 1);  // the mask is 8x8
+    checks.no_throw([&] { A.A(good); }, to_string(s) + ": first call");
+    checks.expect_throws<Error>([&] { A.A(bad); }, to_string(s) + ": bad shape");
+    checks.expect_throws<Error>([&] { A.A_adjoint_A(bad); }, to_string(s) + ": bad A_adjoint_A");
+    checks.no_throw([&] { A.A(good); }, to_string(s) + ": call after the error");
+  }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TEST(DistributedErrors, WrongInputOnOneRankOnlyFailsEverywhere) {
+  auto& ctx = test::context();
+  RankChecks checks;
+  const int last = ctx.size() - 1;
+  auto make = [](std::int64_t i) { return test::mixed_operator<float>(i, 1, 8, 8); };
+  auto ref = test::stacked_reference<float>(4, make);
+  for (auto s : all_strategies) {
+    DistributedStackedLinearPhysics<float> A(ctx, 4, make, with<float>(s));
+    const Tensor<float> good = test::random_tensor<float>({1, 1, 8, 8}, 1);
+    const Tensor<float> other = test::random_tensor<float>({1, 1, 9, 8}, 1);
+    const Tensor<float>& mine = ctx.rank() == last ? other : good;
+    for (int rep = 0; rep < 2; ++rep) {  // before and after a layout exists
+      try {
+        A.A(mine);
+        checks.fail(to_string(s) + ": no exception");
+      } catch (const Error& e) {
+        if (ctx.size() > 1)
+          checks.expect(std::string(e.what()).find("(1, 1, 9, 8)") != std::string::npos,
+                        to_string(s) + ": message names the odd shape: " + e.what());
+      }
+      const TensorList<float> y = A.A(good);
+      const TensorList<float> yr = ref.A(good);
+      for (std::size_t i = 0; i < yr.size(); ++i)
+        checks.expect(test::bitwise_equal(y[i], yr[i]), to_string(s) + ": recovered result");
+    }
+    // A measurement list of the wrong length on one rank (N - 1 is never that rank's local
+    // count here, so it cannot be read as a local list).
+    TensorList<float> y = ref.A(good);
+    if (ctx.rank() == last) y.pop_back();
+    checks.expect_throws<Error>([&] { A.A_adjoint(y); }, to_string(s) + ": short list on one rank");
+    y = ref.A(good);
+    checks.no_throw([&] { A.A_adjoint(y); }, to_string(s) + ": A_adjoint after the error");
+  }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TEST(DistributedErrors, FactoryThrowingOnOneRankFailsEveryRank) {
+  auto& ctx = test::context();
+  RankChecks checks;
+  const std::int64_t n = 4;
+  auto factory = [](std::int64_t i) -> std::unique_ptr<LinearPhysics<double>> {
+    if (i == 3) throw std::runtime_error("cannot build operator three");
+    return test::mixed_operator<double>(i, 1, 8, 8);
+  };
+  try {
+    DistributedStackedLinearPhysics<double> A(ctx, n, factory);
+    checks.fail("no exception");
+  } catch (const RemoteError& e) {
+    checks.expect(e.rank() == 3 % ctx.size(), "names the failing rank: " + std::string(e.what()));
+    checks.expect(e.operator_index() == 3, "names the operator: " + std::string(e.what()));
+    checks.expect(std::string(e.what()).find("cannot build operator three") != std::string::npos,
+                  "carries the message: " + std::string(e.what()));
+  } catch (const std::exception& e) {
+    checks.fail(std::string("wrong exception: ") + e.what());
+  }
+  // A non-linear operator in a linear stack, and a null operator.
+  checks.expect_throws<Error>(
+      [&] {
+        DistributedStackedLinearPhysics<double> A(
+            ctx, n, [](std::int64_t i) -> std::unique_ptr<Physics<double>> {
+              return i == 0 ? nullptr : test::mixed_operator<double>(i, 1, 8, 8);
+            });
+      },
+      "null operator");
+  checks.expect_throws<Error>([&] { DistributedStackedLinearPhysics<double> A(ctx, 0, factory); },
+                              "empty stack");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(Distributed, FactoryArgsComeFromRankZero) {
+  auto& ctx = test::context();
+  RankChecks checks;
+  FactoryArgs<double> kw;
+  // Only rank 0's values count; other ranks pass something else.
+  const double ratio = ctx.rank() == 0 ? 0.25 : 0.9;
+  kw.set("ratio", ratio);
+  kw.set("mask", test::random_tensor<double>({1, 6, 6}, ctx.rank() == 0 ? 5 : 77));
+  auto factory = [](std::int64_t i, const Device&,
+                    const FactoryArgs<double>& a) -> std::unique_ptr<LinearPhysics<double>> {
+    if (i % 2 == 0) return std::make_unique<Inpainting<double>>(a.tensor("mask"));
+    return std::make_unique<Inpainting<double>>(Shape{1, 6, 6}, a.scalar("ratio"), 3);
+  };
+  checks.no_throw(
+      [&] {
+        DistributedStackedLinearPhysics<double> A(ctx, 3, factory, kw);
+        FactoryArgs<double> root;
+        root.set("ratio", 0.25);
+        root.set("mask", test::random_tensor<double>({1, 6, 6}, 5));
+        StackedLinearPhysics<double> ref;
+        for (int i = 0; i < 3; ++i) ref.push_back(factory(i, Device{}, root));
+        const Tensor<double> x = test::random_tensor<double>({1, 1, 6, 6}, 8);
+        const auto y = A.A(x), yr = ref.A(x);
+        for (std::size_t i = 0; i < yr.size(); ++i)
+          checks.expect(test::bitwise_equal(y[i], yr[i]), "operator " + std::to_string(i));
+        checks.expect(A.factory_args().scalar("ratio") == 0.25, "broadcast scalar");
+        checks.expect_throws<ValueError>([&] { A.factory_args().tensor("missing"); },
+                                         "missing name");
+      },
+      "factory args");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TEST(Distributed, FactoryFormsAndContext) {
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto f1 = [](std::int64_t i) { return test::mixed_operator<float>(i, 1, 8, 8); };
+  auto f2 = [](std::int64_t i, const Device& d) {
+    (void)d;
+    return test::mixed_operator<float>(i, 1, 8, 8);
+  };
+  checks.no_throw(
+      [&] {
+        DistributedStackedLinearPhysics<float> a(ctx, 3, f1), b(ctx, 3, f2);
+        const Tensor<float> x = test::random_tensor<float>({1, 1, 8, 8}, 1);
+        const auto ya = a.A(x), yb = b.A(x);
+        for (int i = 0; i < 3; ++i) checks.expect(test::bitwise_equal(ya[i], yb[i]), "forms agree");
+      },
+      "factory forms");
+  const auto mine = ctx.local_indices(11);
+  for (auto i : mine) checks.expect(i % ctx.size() == ctx.rank(), "round robin");
+  checks.expect(
+      static_cast<std::int64_t>(mine.size()) == (11 - ctx.rank() + ctx.size() - 1) / ctx.size(),
+      "local count");
+  checks.expect(ctx.device().backend == Kokkos::DefaultExecutionSpace::name(), "device backend");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+TEST(Distributed, ContextOnAUserCommunicator) {
+  auto& world = test::context();
+  RankChecks checks;
+  // Even and odd ranks form two independent groups, each with its own stack.
+  MPI_Comm half;
+  MPI_Comm_split(comm::to_mpi(world.comm()), world.rank() % 2, world.rank(), &half);
+  checks.no_throw(
+      [&] {
+        DistributedContext ctx(comm::from_mpi(half));
+        checks.expect(ctx.size() == (world.size() + 1 - world.rank() % 2) / 2, "group size");
+        checks.expect(!ctx.started_mpi() && !ctx.started_kokkos(), "nothing started");
+        auto make = [](std::int64_t i) { return test::mixed_operator<double>(i, 1, 8, 8); };
+        DistributedStackedLinearPhysics<double> A(ctx, 5, make);
+        auto ref = test::stacked_reference<double>(5, make);
+        const Tensor<double> x = test::random_tensor<double>({1, 1, 8, 8}, 2);
+        const auto y = A.A(x), yr = ref.A(x);
+        for (std::size_t i = 0; i < yr.size(); ++i)
+          checks.expect(test::bitwise_equal(y[i], yr[i]), "operator " + std::to_string(i));
+      },
+      "sub-communicator");
+  MPI_Comm_free(&half);
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+}  // namespace
+}  // namespace kinv
