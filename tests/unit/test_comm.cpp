@@ -1,0 +1,101 @@
+// The parts of comm/ that need no MPI: the naive record codec and the gather layout.
+#include <kinv/comm/gather.hpp>
+#include <kinv/comm/records.hpp>
+
+#include "test_helpers.hpp"
+
+#include <cstring>
+
+namespace kinv {
+namespace {
+
+using namespace comm::records;
+
+std::vector<char> sample_block(const std::vector<double>& a, const std::vector<double>& b) {
+  Header h;
+  h.scalar = Scalar::Float64;
+  h.num_operators = 5;
+  h.input = Shape{1, 2, 3};
+  std::vector<Record> recs = {{1, Shape{2, 3}, a.data(), static_cast<std::int64_t>(a.size() * 8)},
+                              {4, Shape{4}, b.data(), static_cast<std::int64_t>(b.size() * 8)}};
+  return encode(h, recs);
+}
+
+TEST(NaiveRecords, RoundTrip) {
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6}, b = {7, 8, 9, 10};
+  const auto bytes = sample_block(a, b);
+  const Block blk = decode(bytes.data(), bytes.size(), Scalar::Float64);
+  EXPECT_TRUE(blk.header.ok);
+  EXPECT_EQ(blk.header.num_operators, 5);
+  EXPECT_EQ(blk.header.input, (Shape{1, 2, 3}));
+  ASSERT_EQ(blk.records.size(), 2u);
+  EXPECT_EQ(blk.records[0].index, 1);
+  EXPECT_EQ(blk.records[1].shape, (Shape{4}));
+  double got[4];
+  std::memcpy(got, blk.records[1].data, sizeof(got));
+  EXPECT_EQ(got[3], 10.0);
+}
+
+TEST(NaiveRecords, ErrorsTravelInTheHeader) {
+  Header h;
+  h.ok = false;
+  h.kind = "kinv::ShapeError";
+  h.what = "bad shape on this rank";
+  h.operator_index = 3;
+  h.num_operators = 4;
+  const auto bytes = encode(h, {});
+  const Block blk = decode(bytes.data(), bytes.size(), Scalar::Float32);
+  EXPECT_FALSE(blk.header.ok);
+  EXPECT_EQ(blk.header.what, "bad shape on this rank");
+  EXPECT_EQ(blk.header.operator_index, 3);
+}
+
+TEST(NaiveRecords, EveryTruncationAndCorruptionIsAnError) {
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6}, b = {7, 8, 9, 10};
+  const auto bytes = sample_block(a, b);
+  // Every strict prefix is rejected with a ValueError (never a crash).
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_THROW(decode(bytes.data(), n, Scalar::Float64), ValueError) << n;
+  // Trailing bytes and the wrong scalar type are rejected.
+  auto longer = bytes;
+  longer.push_back(0);
+  EXPECT_THROW(decode(longer.data(), longer.size(), Scalar::Float64), ValueError);
+  EXPECT_THROW(decode(bytes.data(), bytes.size(), Scalar::Float32), ValueError);
+  // Flipping any single byte either still decodes or is a ValueError.
+  int rejected = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    for (int bit : {0, 7}) {
+      auto bad = bytes;
+      bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+      try {
+        decode(bad.data(), bad.size(), Scalar::Float64);
+      } catch (const ValueError&) {
+        ++rejected;
+      }
+    }
+  EXPECT_GT(rejected, 0);
+}
+
+TEST(GatherLayout, ExactCountsRankBlocksAndStatusWords) {
+  // 5 operators over 2 ranks, round-robin, shapes of different sizes.
+  const std::vector<Shape> shapes = {{2, 3}, {4}, {1}, {5}, {2, 2}};
+  const std::vector<int> owner = {0, 1, 0, 1, 0};
+  const auto L = comm::GatherLayout::build(Shape{9}, shapes, owner, 2, 1);
+  EXPECT_EQ(L.counts, (std::vector<std::int64_t>{6 + 1 + 4 + 1, 4 + 5 + 1}));
+  EXPECT_EQ(L.displs, (std::vector<std::int64_t>{0, 12}));
+  EXPECT_EQ(L.total, 22);
+  EXPECT_EQ(L.offset, (std::vector<std::int64_t>{0, 12, 6, 16, 7}));
+  EXPECT_EQ(L.local, (std::vector<std::int64_t>{1, 3}));
+  EXPECT_THROW(comm::GatherLayout::build(Shape{9}, shapes, {0, 1, 0, 2, 0}, 2, 0), ValueError);
+}
+
+TEST(GatherStrategy, ParsesAndPrints) {
+  for (auto s : {GatherStrategy::Naive, GatherStrategy::Concatenated, GatherStrategy::Broadcast})
+    EXPECT_EQ(parse_gather_strategy(to_string(s)), s);
+  EXPECT_THROW(parse_gather_strategy("Concatenated "), ValueError);
+  EXPECT_EQ(parse_reduce("mean"), Reduce::Mean);
+  EXPECT_THROW(parse_reduce("max"), ValueError);
+}
+
+}  // namespace
+}  // namespace kinv
