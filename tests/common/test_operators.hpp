@@ -2,7 +2,9 @@
 // operator, mixed so that a stack has heterogeneous output shapes.
 #pragma once
 
+#include <kinv/operators/blur.hpp>
 #include <kinv/operators/inpainting.hpp>
+#include <kinv/operators/tomography.hpp>
 #include <kinv/physics/stacked.hpp>
 
 #include "test_helpers.hpp"
@@ -63,16 +65,26 @@ class Crop : public LinearPhysics<T> {
   std::int64_t m_dh, m_dw;
 };
 
-/// Operator i of the mixed test stack for (B, C, H, W) inputs with H, W >= 8.
+/// Operator i of the mixed test stack for (B, C, H, W) inputs with H, W >= 8: masks, crops,
+/// blurs (valid and reflect padding) and, for square images, tomography angle subsets.
 template <class T>
 std::unique_ptr<LinearPhysics<T>> mixed_operator(std::int64_t i, std::int64_t C, std::int64_t H,
                                                  std::int64_t W) {
-  switch (i % 2) {
+  switch (i % 4) {
     case 0:
       return std::make_unique<Inpainting<T>>(Shape{C, H, W}, 0.5,
                                              100 + static_cast<std::uint64_t>(i));
-    default:
+    case 1:
       return std::make_unique<Crop<T>>(1 + i % 3, i % 2);
+    case 2:
+      return std::make_unique<Blur<T>>(gaussian_kernel<T>(0.5 + 0.1 * static_cast<double>(i % 3)),
+                                       i % 8 == 2 ? Padding::Valid : Padding::Reflect);
+    default:
+      if (H != W) return std::make_unique<Blur<T>>(gaussian_kernel<T>(0.7), Padding::Circular);
+      TomographyOptions o;
+      for (std::int64_t j = 0; j < 5; ++j)
+        o.angles.push_back(7.0 * static_cast<double>(i) + 36.0 * static_cast<double>(j));
+      return std::make_unique<Tomography<T>>(W, o);
   }
 }
 
@@ -80,6 +92,9 @@ std::unique_ptr<LinearPhysics<T>> mixed_operator(std::int64_t i, std::int64_t C,
 template <class T>
 std::unique_ptr<LinearPhysics<T>> same_shape_operator(std::int64_t i, std::int64_t C,
                                                       std::int64_t H, std::int64_t W) {
+  if (i % 2 == 1)
+    return std::make_unique<Blur<T>>(gaussian_kernel<T>(0.4 + 0.2 * static_cast<double>(i)),
+                                     Padding::Circular);
   return std::make_unique<Inpainting<T>>(Shape{C, H, W}, 0.3 + 0.1 * (i % 5),
                                          7 + static_cast<std::uint64_t>(i));
 }

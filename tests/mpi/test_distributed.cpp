@@ -35,7 +35,7 @@ TYPED_TEST(Distributed, AEqualsTheStackedReferenceBitwise) {
   using T = TypeParam;
   auto& ctx = test::context();
   RankChecks checks;
-  const std::int64_t C = 2, H = 12, W = 10;
+  const std::int64_t C = 2, H = 12, W = 12;
   auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
   for (auto s : all_strategies)
     for (std::int64_t n : {1, 3, 7}) {
@@ -88,7 +88,7 @@ TYPED_TEST(Distributed, AdjointsMatchTheStackedReference) {
   using T = TypeParam;
   auto& ctx = test::context();
   RankChecks checks;
-  const std::int64_t C = 2, H = 11, W = 9;
+  const std::int64_t C = 2, H = 11, W = 11;
   auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
   const double tol = 64 * std::numeric_limits<T>::epsilon();
   for (auto s : all_strategies)
