@@ -1,5 +1,8 @@
 #include <kinv/distributed/stacked_physics.hpp>
 
+#include <KokkosBlas1_axpby.hpp>
+#include <KokkosBlas1_scal.hpp>
+
 #include <algorithm>
 
 namespace kinv {
@@ -29,20 +32,6 @@ Shape get_shape(const std::vector<std::int64_t>& p, std::size_t& at) {
 }
 
 std::string describe(std::int64_t v) { return std::to_string(v); }
-
-template <class T>
-struct Scale {
-  Kokkos::View<T*, MemorySpace> v;
-  T factor;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { v(i) *= factor; }
-};
-
-template <class T>
-struct AddInto {
-  Kokkos::View<T*, MemorySpace> out;
-  Kokkos::View<const T*, MemorySpace> in;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { out(i) += in(i); }
-};
 
 }  // namespace
 
@@ -174,9 +163,7 @@ TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather,
           m_workspace =
               Tensor<T>::uninitialized("kinv::DistributedStackedPhysics::workspace", out.shape());
         compute(k, m_workspace);
-        Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
-                             impl::range(ExecutionSpace(), out.size()),
-                             AddInto<T>{out.view(), m_workspace.view()});
+        KokkosBlas::axpy(T(1), m_workspace.view(), out.view());
       }
     };
     std::vector<std::int64_t> key;
@@ -369,9 +356,7 @@ Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
     }
   }
   if (reduce == Reduce::Mean)
-    Kokkos::parallel_for("kinv::DistributedStackedPhysics::mean",
-                         impl::range(ExecutionSpace(), result.size()),
-                         Scale<T>{result.view(), T(1) / static_cast<T>(m_num)});
+    KokkosBlas::scal(result.view(), T(1) / static_cast<T>(m_num), result.view());
   return result;
 }
 

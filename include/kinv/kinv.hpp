@@ -1,0 +1,26 @@
+// The whole public API of kinv in one include.
+#pragma once
+
+#include <kinv/config.hpp>
+
+#include <kinv/core/compat.hpp>
+#include <kinv/core/error.hpp>
+#include <kinv/core/rng.hpp>
+#include <kinv/core/shape.hpp>
+#include <kinv/core/tensor.hpp>
+#include <kinv/core/types.hpp>
+
+#include <kinv/physics/noise.hpp>
+#include <kinv/physics/physics.hpp>
+#include <kinv/physics/stacked.hpp>
+
+#include <kinv/operators/blur.hpp>
+#include <kinv/operators/inpainting.hpp>
+#include <kinv/operators/tomography.hpp>
+
+#include <kinv/comm/communicator.hpp>
+#include <kinv/comm/gather.hpp>
+
+#include <kinv/distributed/context.hpp>
+#include <kinv/distributed/factory_args.hpp>
+#include <kinv/distributed/stacked_physics.hpp>

@@ -1,0 +1,136 @@
+// Kernel benchmarks: each operator's A and A^T, with bytes moved, GB/s and the fraction of a
+// STREAM-style triad measured in this binary at start-up (context key triad_GBps).
+//
+//   kinv_bench_kernels --benchmark_out=kernels.json --benchmark_out_format=json
+#include <kinv/kinv.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+namespace {
+
+double g_triad_gbps = 0;
+
+template <class T>
+struct Triad {
+  Kokkos::View<T*, kinv::MemorySpace> a;
+  Kokkos::View<const T*, kinv::MemorySpace> b, c;
+  T s;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { a(i) = b(i) + s * c(i); }
+};
+
+// Best of several triads a = b + s c on 2^25 doubles (768 MiB moved per run).
+double measure_triad() {
+  const std::int64_t n = std::int64_t(1) << 25;
+  Kokkos::View<double*, kinv::MemorySpace> a("a", n), b("b", n), c("c", n);
+  Kokkos::deep_copy(b, 1.0);
+  Kokkos::deep_copy(c, 2.0);
+  double best = 0;
+  for (int r = 0; r < 6; ++r) {
+    Kokkos::fence();
+    const auto t0 = std::chrono::steady_clock::now();
+    Kokkos::parallel_for("kinv::bench::triad", kinv::impl::range(kinv::ExecutionSpace(), n),
+                         Triad<double>{a, b, c, 3.0});
+    Kokkos::fence();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 3.0 * n * sizeof(double) / s * 1e-9);
+  }
+  return best;
+}
+
+void report(benchmark::State& state, double bytes_per_call) {
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes_per_call * state.iterations()));
+  state.counters["GBps"] =
+      benchmark::Counter(bytes_per_call * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["triad_fraction"] = benchmark::Counter(
+      bytes_per_call * 1e-9 * state.iterations() / g_triad_gbps, benchmark::Counter::kIsRate);
+}
+
+void BM_Triad(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  Kokkos::View<double*, kinv::MemorySpace> a("a", n), b("b", n), c("c", n);
+  for (auto _ : state) {
+    Kokkos::parallel_for("kinv::bench::triad", kinv::impl::range(kinv::ExecutionSpace(), n),
+                         Triad<double>{a, b, c, 3.0});
+    Kokkos::fence();
+  }
+  report(state, 3.0 * n * sizeof(double));
+}
+
+// Times op.A (adjoint = false) or op.A_adjoint (true) into preallocated outputs.
+template <class T>
+void run_linear(benchmark::State& state, const kinv::LinearPhysics<T>& op, const kinv::Shape& xs,
+                bool adjoint, double bytes) {
+  const kinv::Shape ys = op.output_shape(xs);
+  kinv::Tensor<T> x("x", xs), y("y", ys);
+  kinv::fill(x, T(1));
+  kinv::fill(y, T(1));
+  for (auto _ : state) {
+    if (adjoint)
+      op.A_adjoint(y, x);
+    else
+      op.A(x, y);
+    Kokkos::fence();
+  }
+  report(state, bytes);
+}
+
+template <class T>
+void BM_Inpainting(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::Inpainting<T> op(kinv::Shape{1, n, n}, 0.5, 1);
+  // x read, mask read (broadcast over 3 channels, counted once), y written.
+  const double bytes = (2.0 * 3 * n * n + n * n) * sizeof(T);
+  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, bytes);
+}
+
+template <class T>
+void BM_Blur(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::Blur<T> op(kinv::gaussian_kernel<T>(static_cast<double>(state.range(2)) / 10.0),
+                   kinv::Padding::Circular);
+  state.counters["taps"] = static_cast<double>(op.filter().size());
+  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
+}
+
+template <class T>
+void BM_Tomography(benchmark::State& state) {
+  const std::int64_t n = state.range(0), angles = state.range(2);
+  kinv::Tomography<T> op(n, angles);
+  const double updates = static_cast<double>(op.detector_count()) * op.num_samples() * angles;
+  run_linear<T>(state, op, {1, 1, n, n}, state.range(1) != 0,
+                (static_cast<double>(n) * n + op.detector_count() * angles) * sizeof(T));
+  state.counters["GUPS"] =
+      benchmark::Counter(updates * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Triad)->RangeMultiplier(4)->Range(1 << 16, 1 << 24)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Inpainting, float)
+    ->ArgsProduct({{64, 256, 1024, 4096}, {0, 1}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Inpainting, double)
+    ->ArgsProduct({{64, 256, 1024, 4096}, {0, 1}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Blur, float)->ArgsProduct({{64, 256, 1024}, {0, 1}, {10, 25}})->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Blur, double)
+    ->ArgsProduct({{64, 256, 1024}, {0, 1}, {10, 25}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Tomography, float)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Tomography, double)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
+
+int main(int argc, char** argv) {
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  g_triad_gbps = measure_triad();
+  benchmark::AddCustomContext("triad_GBps", std::to_string(g_triad_gbps));
+  benchmark::AddCustomContext("kokkos_backend", kinv::ExecutionSpace::name());
+  benchmark::AddCustomContext("kinv_version", KINV_VERSION_STRING);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
