@@ -50,7 +50,9 @@ macro(kinv_find_kokkos)
     set(KINV_KOKKOS_FLAVOR "trilinos")
   else()
     if(NOT TARGET Kokkos::kokkoskernels)
-      find_package(KokkosKernels REQUIRED ${_kinv_quiet})
+      # Kokkos Kernels is often installed in Kokkos' prefix: look there after the usual places.
+      find_package(KokkosKernels REQUIRED ${_kinv_quiet}
+                   HINTS "${Kokkos_DIR}/../KokkosKernels" "${Kokkos_DIR}/../../../lib64/cmake/KokkosKernels")
     endif()
     set(KINV_KOKKOS_FLAVOR "standalone")
   endif()

@@ -142,13 +142,9 @@ std::vector<int> to_int_counts(const std::vector<std::int64_t>& v, const char* w
   return out;
 }
 
-// Decides whether device pointers may go to MPI. KINV_GPU_AWARE_MPI=0|1 overrides detection.
+// Decides whether buffers go to MPI directly. KINV_GPU_AWARE_MPI=0|1 overrides detection (0 also
+// forces host staging for host memory, which lets the staged path be tested on any machine).
 void detect_gpu_aware(Communicator::Impl& c) {
-  if (memory_is_host_accessible) {
-    c.gpu_aware = true;
-    c.gpu_aware_reason = "host memory space";
-    return;
-  }
   if (const char* env = std::getenv("KINV_GPU_AWARE_MPI")) {
     const std::string v(env);
     if (v == "0" || v == "1") {
@@ -156,6 +152,11 @@ void detect_gpu_aware(Communicator::Impl& c) {
       c.gpu_aware_reason = "KINV_GPU_AWARE_MPI=" + v;
       return;
     }
+  }
+  if (memory_is_host_accessible) {
+    c.gpu_aware = true;
+    c.gpu_aware_reason = "host memory space";
+    return;
   }
   c.gpu_aware = false;
   c.gpu_aware_reason = "no GPU-aware support detected";
@@ -219,8 +220,8 @@ std::shared_ptr<Communicator::Impl> make_impl(MPI_Comm parent) {
 }
 #endif
 
-// True when MPI may be handed pointers into MemorySpace.
-bool direct(const Communicator::Impl& c) { return memory_is_host_accessible || c.gpu_aware; }
+// True when MPI is handed pointers into MemorySpace; false when buffers are staged on the host.
+bool direct(const Communicator::Impl& c) { return c.gpu_aware; }
 
 void require_live(const Communicator::Impl& c) {
   if (c.freed)

@@ -184,7 +184,7 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
   const int me = m_comm.rank();
   Buffer<T> recv = pick(m_recv, L.total, "kinv::gather::recv");
   Kokkos::View<T*, compat::HostPinnedSpace> stage;
-  if (!memory_is_host_accessible && !m_comm.gpu_aware()) stage = m_comm.staging<T>(2, L.total);
+  if (!m_comm.gpu_aware()) stage = m_comm.staging<T>(2, L.total);
   Requests requests;
   int flag = deviate ? 1 : 0;
   std::size_t k = 0;  // position among this rank's operators

@@ -5,6 +5,8 @@
 #include <kinv/distributed/stacked_physics.hpp>
 
 #include "mpi_test.hpp"
+
+#include <cstdlib>
 #include "test_operators.hpp"
 
 namespace kinv {
@@ -389,6 +391,14 @@ TEST(Distributed, FactoryFormsAndContext) {
       static_cast<std::int64_t>(mine.size()) == (11 - ctx.rank() + ctx.size() - 1) / ctx.size(),
       "local count");
   checks.expect(ctx.device().backend == Kokkos::DefaultExecutionSpace::name(), "device backend");
+  // KINV_GPU_AWARE_MPI=0 makes every collective stage through host buffers.
+  const char* env = std::getenv("KINV_GPU_AWARE_MPI");
+  if (env != nullptr && std::string(env) == "0")
+    checks.expect(
+        !ctx.comm().gpu_aware() && ctx.comm().gpu_aware_reason() == "KINV_GPU_AWARE_MPI=0",
+        "staging requested: " + ctx.comm().gpu_aware_reason());
+  else if (memory_is_host_accessible && env == nullptr)
+    checks.expect(ctx.comm().gpu_aware(), "host memory goes to MPI directly");
   KINV_EXPECT_ALL_RANKS(checks);
 }
 

@@ -82,8 +82,9 @@ class Communicator {
   /// Rank and size among the processes sharing this node.
   int local_rank() const;
   int local_size() const;
-  /// True when MPI is given device pointers directly; false when it goes through host
-  /// staging. Host memory spaces always pass their pointers directly.
+  /// True when MPI is given the buffers' pointers directly; false when data goes through
+  /// reused pinned host buffers. Host memory spaces pass their pointers directly unless
+  /// KINV_GPU_AWARE_MPI=0 asks for staging.
   bool gpu_aware() const;
   /// How gpu_aware() was decided, e.g. "KINV_GPU_AWARE_MPI=0" or "MPIX_Query_cuda_support".
   std::string gpu_aware_reason() const;
