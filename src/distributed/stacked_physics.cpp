@@ -31,8 +31,6 @@ Shape get_shape(const std::vector<std::int64_t>& p, std::size_t& at) {
   return Shape(e);
 }
 
-std::string describe(std::int64_t v) { return std::to_string(v); }
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -49,7 +47,6 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
       m_device(ctx.device()),
       m_engine(ctx.comm()) {
   const int P = m_comm.size();
-  const int me = m_comm.rank();
   comm::Status status;
   comm::guarded(status, [&] {
     if (num_operators < 1)
@@ -90,10 +87,9 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
     for (std::size_t f = 0; f < config.size(); ++f)
       if (all[r].size() != config.size() || all[r][f] != all[0][f])
         throw ValueError(std::string("DistributedStackedPhysics: ") + names[f] +
-                         " differs across ranks (rank 0: " + describe(all[0][f]) + ", rank " +
+                         " differs across ranks (rank 0: " + std::to_string(all[0][f]) + ", rank " +
                          std::to_string(r) + ": " +
-                         (all[r].size() > f ? describe(all[r][f]) : std::string("?")) + ")");
-  (void)me;
+                         (all[r].size() > f ? std::to_string(all[r][f]) : std::string("?")) + ")");
 }
 
 template <class T>

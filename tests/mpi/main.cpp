@@ -37,6 +37,9 @@ std::string RankChecks::combine() const {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  // An exception that escapes a test must not leave the other ranks waiting in a collective:
+  // let it reach std::terminate, which aborts the whole job.
+  ::testing::GTEST_FLAG(catch_exceptions) = false;
   std::set_terminate([] {
     std::cerr << "kinv MPI test: std::terminate on this rank; aborting the job" << std::endl;
     kinv::comm::abort_all(3);

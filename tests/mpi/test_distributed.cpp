@@ -402,6 +402,17 @@ TEST(Distributed, FactoryFormsAndContext) {
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
+// With KINV_TEST_INJECT_FAILURE=1 (CTest test mpi.harness.abort.np3, expected to fail fast):
+// one rank throws outside any check while the others wait in a barrier. The harness must abort
+// the job instead of hanging.
+TEST(Harness, AnEscapedExceptionOnOneRankAbortsTheJob) {
+  if (std::getenv("KINV_TEST_INJECT_FAILURE") == nullptr)
+    GTEST_SKIP() << "set KINV_TEST_INJECT_FAILURE=1";
+  auto& ctx = test::context();
+  if (ctx.rank() == ctx.size() - 1) throw std::runtime_error("injected failure on the last rank");
+  ctx.barrier();
+}
+
 TEST(Distributed, ContextOnAUserCommunicator) {
   auto& world = test::context();
   RankChecks checks;

@@ -99,11 +99,3 @@ class RemoteError : public Error {
 };
 
 }  // namespace kinv
-
-/// Throws kinv::ValueError with the source location when `cond` is false (host code only).
-#define KINV_REQUIRE(cond, message)                                           \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      throw ::kinv::ValueError(std::string(message) + " [" + __FILE__ + ":" + \
-                               std::to_string(__LINE__) + "]");               \
-  } while (0)
