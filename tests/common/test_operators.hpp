@@ -12,6 +12,31 @@
 namespace kinv {
 namespace test {
 
+// Kernels of Crop (at namespace scope: CUDA cannot launch functors that are private members).
+template <class T>
+struct CropForward {
+  Kokkos::View<const T*, MemorySpace> x;
+  Kokkos::View<T*, MemorySpace> y;
+  std::int64_t H, W, h, w;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t j = i % w, r = (i / w) % h, bc = i / (w * h);
+    y(i) = x((bc * H + r) * W + j);
+  }
+};
+
+template <class T>
+struct CropAdjoint {
+  Kokkos::View<const T*, MemorySpace> y;
+  Kokkos::View<T*, MemorySpace> x;
+  std::int64_t H, W, h, w;
+  bool acc;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t j = i % W, r = (i / W) % H, bc = i / (W * H);
+    const T v = (r < h && j < w) ? y((bc * h + r) * w + j) : T(0);
+    x(i) = acc ? x(i) + v : v;
+  }
+};
+
 /// y = x[..., :H - dh, :W - dw] (a crop); the adjoint zero-pads. Shape-changing and exact.
 template <class T>
 class Crop : public LinearPhysics<T> {
@@ -30,35 +55,16 @@ class Crop : public LinearPhysics<T> {
   }
 
  protected:
-  struct Fwd {
-    Kokkos::View<const T*, MemorySpace> x;
-    Kokkos::View<T*, MemorySpace> y;
-    std::int64_t H, W, h, w;
-    KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-      const std::int64_t j = i % w, r = (i / w) % h, bc = i / (w * h);
-      y(i) = x((bc * H + r) * W + j);
-    }
-  };
-  struct Adj {
-    Kokkos::View<const T*, MemorySpace> y;
-    Kokkos::View<T*, MemorySpace> x;
-    std::int64_t H, W, h, w;
-    bool acc;
-    KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-      const std::int64_t j = i % W, r = (i / W) % H, bc = i / (W * H);
-      const T v = (r < h && j < w) ? y((bc * h + r) * w + j) : T(0);
-      x(i) = acc ? x(i) + v : v;
-    }
-  };
   void apply_A(const Tensor<T>& x, const Tensor<T>& y) const override {
     Kokkos::parallel_for(
         "kinv::test::Crop::A", impl::range(this->execution_space(), y.size()),
-        Fwd{x.view(), y.view(), x.extent(2), x.extent(3), y.extent(2), y.extent(3)});
+        CropForward<T>{x.view(), y.view(), x.extent(2), x.extent(3), y.extent(2), y.extent(3)});
   }
   void apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool acc) const override {
-    Kokkos::parallel_for(
-        "kinv::test::Crop::A_adjoint", impl::range(this->execution_space(), x.size()),
-        Adj{y.view(), x.view(), x.extent(2), x.extent(3), y.extent(2), y.extent(3), acc});
+    Kokkos::parallel_for("kinv::test::Crop::A_adjoint",
+                         impl::range(this->execution_space(), x.size()),
+                         CropAdjoint<T>{y.view(), x.view(), x.extent(2), x.extent(3), y.extent(2),
+                                        y.extent(3), acc});
   }
 
  private:
