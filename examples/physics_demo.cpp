@@ -24,7 +24,7 @@ struct Args {
   std::int64_t size = 512;
   std::int64_t angles = 12;  // per tomography subset
   std::int64_t subsets = 4;
-  int reps = 2;
+  int reps = 1;
   bool use_double = false;
 };
 
