@@ -66,7 +66,13 @@ void Physics<T>::noise_and_sensor(const Tensor<T>& y) {
     s.seed = m_noise->seed();
     s.operator_index = static_cast<std::uint64_t>(m_index < 0 ? 0 : m_index);
     s.draw = m_draws++;
-    apply_noise(y, s);
+    try {
+      apply_noise(y, s);
+    } catch (const ValueError& e) {
+      // Noise models do not know which operator they belong to: say it here.
+      if (m_index < 0 || e.operator_index() >= 0) throw;
+      throw ValueError(name() + ": " + e.message(), m_index);
+    }
   }
   if (m_sensor) m_sensor->apply(y, m_space);
 }

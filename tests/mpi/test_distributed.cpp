@@ -198,6 +198,49 @@ TYPED_TEST(Distributed, ForwardNoiseIsTheSameAtAnyRankCount) {
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
+// Every noise and sensor model: operator i gets model i % 4, so each model runs on some rank
+// at every rank count, and forward must give the single-process bits.
+TYPED_TEST(Distributed, EveryNoiseModelIsTheSameAtAnyRankCount) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) {
+    auto op = test::mixed_operator<T>(i, 1, 10, 10);
+    const std::uint64_t seed = 77;
+    switch (i % 4) {
+      case 0:
+        op->set_noise_model(std::make_shared<PoissonNoise<T>>(T(0.05), true, false, seed));
+        break;
+      case 1:
+        op->set_noise_model(std::make_shared<PoissonGaussianNoise<T>>(T(0.02), T(0.1), true, seed));
+        break;
+      case 2:
+        op->set_noise_model(std::make_shared<UniformNoise<T>>(T(0.3), seed));
+        break;
+      default:
+        op->set_noise_model(std::make_shared<GaussianNoise<T>>(T(0.2), seed));
+    }
+    op->set_sensor_model(std::make_shared<QuantizeSensor<T>>(T(0), T(2), 256));
+    return op;
+  };
+  for (auto s : all_strategies)
+    checks.no_throw(
+        [&] {
+          DistributedStackedLinearPhysics<T> A(ctx, 6, make, with<T>(s));
+          auto ref = test::stacked_reference<T>(6, make);
+          const Tensor<T> x = test::random_tensor<T>({2, 1, 10, 10}, 5, T(0), T(1));
+          for (int draw = 0; draw < 2; ++draw) {
+            const TensorList<T> y = A.forward(x), yr = ref.forward(x);
+            for (std::size_t i = 0; i < yr.size(); ++i)
+              checks.expect(test::bitwise_equal(y[i], yr[i]),
+                            to_string(s) + ": forward, draw " + std::to_string(draw) +
+                                ", operator " + std::to_string(i));
+          }
+        },
+        to_string(s));
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
 TYPED_TEST(Distributed, SteadyStateReusesBuffersButNeverOverwritesHeldResults) {
   using T = TypeParam;
   auto& ctx = test::context();
@@ -297,6 +340,33 @@ TEST(DistributedErrors, WrongInputOnOneRankOnlyFailsEverywhere) {
     checks.expect_throws<Error>([&] { A.A_adjoint(y); }, to_string(s) + ": short list on one rank");
     y = ref.A(good);
     checks.no_throw([&] { A.A_adjoint(y); }, to_string(s) + ": A_adjoint after the error");
+  }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+// Poisson noise on a negative input fails on the rank that owns that operator only: every rank
+// must get the error, and the stack must work afterwards.
+TEST(DistributedErrors, NoiseErrorOnOneOperatorFailsEveryRank) {
+  auto& ctx = test::context();
+  RankChecks checks;
+  auto make = [](std::int64_t i) {
+    auto op = test::mixed_operator<double>(i, 1, 8, 8);
+    op->set_noise_model(
+        std::make_shared<PoissonNoise<double>>(1.0, true, /*clip_positive=*/i != 2));
+    return op;
+  };
+  for (auto s : all_strategies) {
+    DistributedStackedLinearPhysics<double> A(ctx, 4, make, with<double>(s));
+    const Tensor<double> negative = test::random_tensor<double>({1, 1, 8, 8}, 3, -1.0, -0.5);
+    const Tensor<double> positive = test::random_tensor<double>({1, 1, 8, 8}, 3, 0.0, 1.0);
+    try {
+      A.forward(negative);
+      checks.fail(to_string(s) + ": no exception");
+    } catch (const Error& e) {
+      checks.expect(std::string(e.what()).find("non-negative") != std::string::npos,
+                    to_string(s) + ": message says why: " + e.what());
+    }
+    checks.no_throw([&] { A.forward(positive); }, to_string(s) + ": forward after the error");
   }
   KINV_EXPECT_ALL_RANKS(checks);
 }

@@ -49,11 +49,15 @@ KOKKOS_INLINE_FUNCTION Philox4x32 philox4x32(Philox4x32 c, std::uint32_t k0, std
   return c;
 }
 
-/// Four independent 32-bit words for element `i` of `stream`.
-KOKKOS_INLINE_FUNCTION Philox4x32 random_words(const RandomStream& s, std::uint64_t i) {
+/// Four independent 32-bit words for element `i` of `stream`; `sub` numbers further blocks of
+/// four words for the same element (samplers that need more than one block: rejection loops,
+/// two-part noise). Sub-blocks live in the top 16 bits of the counter, so elements must number
+/// fewer than 2^48; sub-block 0 is the element's first block.
+KOKKOS_INLINE_FUNCTION Philox4x32 random_words(const RandomStream& s, std::uint64_t i,
+                                               std::uint32_t sub = 0) {
   Philox4x32 c;
   c.v[0] = static_cast<std::uint32_t>(i);
-  c.v[1] = static_cast<std::uint32_t>(i >> 32);
+  c.v[1] = static_cast<std::uint32_t>(i >> 32) ^ (sub << 16);
   c.v[2] = static_cast<std::uint32_t>(s.draw);
   c.v[3] = static_cast<std::uint32_t>(s.operator_index);
   // The high halves of draw and operator index are folded into the key.
@@ -86,6 +90,74 @@ KOKKOS_INLINE_FUNCTION double standard_normal(const RandomStream& s, std::uint64
 KOKKOS_INLINE_FUNCTION double uniform(const RandomStream& s, std::uint64_t i) {
   const impl::Philox4x32 w = impl::random_words(s, i);
   return impl::uniform_open01(w.v[0], w.v[1]);
+}
+
+namespace impl {
+
+/// log(k!) for an integer k >= 0 held in a double: exact table below 10, Stirling's series
+/// (error below 1e-15 there) above.
+KOKKOS_INLINE_FUNCTION double log_factorial(double k) {
+  constexpr double table[10] = {0.0,
+                                0.0,
+                                0.69314718055994530942,
+                                1.79175946922805500081,
+                                3.17805383034794561964,
+                                4.78749174278204599424,
+                                6.57925121201010099506,
+                                8.52516136106541430017,
+                                10.60460290274525022842,
+                                12.80182748008146961121};
+  if (k < 10) return table[static_cast<int>(k)];
+  const double n = k + 1;  // log(k!) = lgamma(k + 1)
+  const double r = 1.0 / n, r2 = r * r;
+  const double series =
+      r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680 - r2 / 1188))));
+  return (n - 0.5) * compat::math::log(n) - n + 0.91893853320467274178 + series;
+}
+
+}  // namespace impl
+
+/// A Poisson sample of mean `lambda` for element i of stream s, using sub-blocks sub0,
+/// sub0 + 1, ... of the element's random words. Below a mean of 10: inversion of the CDF with
+/// one uniform; from 10 on: Hoermann's transformed rejection with squeeze (PTRS, 1993), about
+/// 1.2 blocks per sample. A mean <= 0 gives 0; a NaN mean gives NaN.
+KOKKOS_INLINE_FUNCTION double poisson(const RandomStream& s, std::uint64_t i, double lambda,
+                                      std::uint32_t sub0 = 0) {
+  if (lambda != lambda) return lambda;
+  if (!(lambda > 0)) return 0;
+  if (lambda < 10) {
+    const impl::Philox4x32 w = impl::random_words(s, i, sub0);
+    const double u = impl::uniform_open01(w.v[0], w.v[1]);
+    double p = compat::math::exp(-lambda), cdf = p, k = 0;
+    // Past k = 200 the terms underflow for any mean below 10: the cap only ends the walk when
+    // rounding keeps the CDF below u.
+    while (u > cdf && k < 200) {
+      k += 1;
+      p *= lambda / k;
+      cdf += p;
+    }
+    return k;
+  }
+  const double slam = compat::math::sqrt(lambda), loglam = compat::math::log(lambda);
+  const double b = 0.931 + 2.53 * slam;
+  const double a = -0.059 + 0.02483 * b;
+  const double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
+  const double vr = 0.9277 - 3.6224 / (b - 2);
+  // Each attempt is accepted with probability above 0.8, so 1000 attempts never all fail in
+  // practice; the bound keeps the loop finite whatever the input.
+  for (std::uint32_t attempt = 0; attempt < 1000; ++attempt) {
+    const impl::Philox4x32 w = impl::random_words(s, i, sub0 + attempt);
+    const double U = impl::uniform_open01(w.v[0], w.v[1]) - 0.5;
+    const double V = impl::uniform_open01(w.v[2], w.v[3]);
+    const double us = 0.5 - compat::math::fabs(U);
+    const double k = compat::math::floor((2 * a / us + b) * U + lambda + 0.43);
+    if (us >= 0.07 && V <= vr) return k;
+    if (k < 0 || (us < 0.013 && V > us)) continue;
+    if (compat::math::log(V * inv_alpha / (a / (us * us) + b)) <=
+        -lambda + k * loglam - impl::log_factorial(k))
+      return k;
+  }
+  return compat::math::floor(lambda);
 }
 
 }  // namespace kinv
