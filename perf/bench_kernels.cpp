@@ -96,6 +96,18 @@ void BM_Blur(benchmark::State& state) {
   run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
 }
 
+// Bicubic anti-aliasing (4 f x 4 f taps) and decimation by f: only the kept outputs are computed.
+template <class T>
+void BM_Downsampling(benchmark::State& state) {
+  const std::int64_t n = state.range(0), f = state.range(2);
+  kinv::Downsampling<T> op(kinv::DownsamplingFilter::Bicubic, f, kinv::Padding::Circular,
+                           kinv::Shape{3, n, n});
+  state.counters["taps"] = static_cast<double>(op.filter().size());
+  const double ny = static_cast<double>((n + f - 1) / f);
+  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0,
+                3.0 * (static_cast<double>(n) * n + ny * ny) * sizeof(T));
+}
+
 template <class T>
 void BM_Tomography(benchmark::State& state) {
   const std::int64_t n = state.range(0), angles = state.range(2);
@@ -119,6 +131,12 @@ BENCHMARK_TEMPLATE(BM_Inpainting, double)
 BENCHMARK_TEMPLATE(BM_Blur, float)->ArgsProduct({{64, 256, 1024}, {0, 1}, {10, 25}})->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Blur, double)
     ->ArgsProduct({{64, 256, 1024}, {0, 1}, {10, 25}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Downsampling, float)
+    ->ArgsProduct({{256, 1024}, {0, 1}, {2, 4}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Downsampling, double)
+    ->ArgsProduct({{256, 1024}, {0, 1}, {2, 4}})
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Tomography, float)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Tomography, double)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();

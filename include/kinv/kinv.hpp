@@ -15,6 +15,9 @@
 #include <kinv/physics/stacked.hpp>
 
 #include <kinv/operators/blur.hpp>
+#include <kinv/operators/decolorize.hpp>
+#include <kinv/operators/denoising.hpp>
+#include <kinv/operators/downsampling.hpp>
 #include <kinv/operators/inpainting.hpp>
 #include <kinv/operators/tomography.hpp>
 

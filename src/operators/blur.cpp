@@ -102,38 +102,6 @@ struct AxisPad {
 };
 AxisPad axis_pad(std::int64_t f) { return AxisPad{f / 2, f / 2 - (f - 1) % 2}; }
 
-impl::BlurGeometry make_geometry(const Shape& filter, Padding padding, const Shape& input) {
-  impl::BlurGeometry g;
-  g.C = input[1];
-  g.H = input[2];
-  g.W = input[3];
-  g.kh = filter[2];
-  g.kw = filter[3];
-  if (padding == Padding::Valid) {
-    g.Ho = g.H - g.kh + 1;
-    g.Wo = g.W - g.kw + 1;
-    g.oh = g.kh - 1;
-    g.ow = g.kw - 1;
-    g.lo_h = 0;
-    g.hi_h = g.H - 1;
-    g.lo_w = 0;
-    g.hi_w = g.W - 1;
-  } else {
-    const AxisPad ph = axis_pad(g.kh), pw = axis_pad(g.kw);
-    g.Ho = g.H;
-    g.Wo = g.W;
-    g.oh = ph.p;
-    g.ow = pw.p;
-    g.lo_h = -ph.left;
-    g.hi_h = g.H - 1 + ph.p;
-    g.lo_w = -pw.left;
-    g.hi_w = g.W - 1 + pw.p;
-  }
-  g.kb = filter[0] == 1 ? 0 : filter[1] * g.kh * g.kw;
-  g.kc = filter[1] == 1 ? 0 : g.kh * g.kw;
-  return g;
-}
-
 // [begin, end) clamped to [0, n), empty when end <= begin.
 void clamp_range(std::int64_t& begin, std::int64_t& end, std::int64_t n) {
   begin = std::max<std::int64_t>(begin, 0);
@@ -174,25 +142,129 @@ impl::BlurInterior adjoint_interior(const impl::BlurGeometry& g, Padding padding
 }
 
 template <class T, Padding P>
-void run_forward(const ExecutionSpace& space, const Tensor<T>& x, const Tensor<T>& k,
-                 const Tensor<T>& y, const impl::BlurGeometry& g) {
+void run_forward(const std::string& label, const ExecutionSpace& space, const Tensor<T>& x,
+                 const Tensor<T>& k, const Tensor<T>& y, const impl::BlurGeometry& g) {
   Kokkos::parallel_for(
-      "kinv::Blur::A", impl::range(space, y.size()),
+      label, impl::range(space, y.size()),
       impl::BlurForward<T, P>{x.view(), k.view(), y.view(), g, forward_interior(g)});
 }
 
 template <class T, Padding P>
-void run_adjoint(const ExecutionSpace& space, const Tensor<T>& y, const Tensor<T>& k,
-                 const Tensor<T>& x, const impl::BlurGeometry& g, bool accumulate) {
+void run_adjoint(const std::string& label, const ExecutionSpace& space, const Tensor<T>& y,
+                 const Tensor<T>& k, const Tensor<T>& x, const impl::BlurGeometry& g,
+                 bool accumulate) {
   const impl::BlurInterior in = adjoint_interior(g, P);
   const auto policy = impl::range(space, x.size());
   if (accumulate)
-    Kokkos::parallel_for("kinv::Blur::A_adjoint", policy,
+    Kokkos::parallel_for(label, policy,
                          impl::BlurAdjoint<T, P, true>{y.view(), k.view(), x.view(), g, in});
   else
-    Kokkos::parallel_for("kinv::Blur::A_adjoint", policy,
+    Kokkos::parallel_for(label, policy,
                          impl::BlurAdjoint<T, P, false>{y.view(), k.view(), x.view(), g, in});
 }
+
+}  // namespace
+
+namespace impl {
+
+BlurGeometry make_blur_geometry(const Shape& filter, Padding padding, const Shape& input,
+                                std::int64_t sh, std::int64_t sw) {
+  impl::BlurGeometry g;
+  g.C = input[1];
+  g.H = input[2];
+  g.W = input[3];
+  g.kh = filter[2];
+  g.kw = filter[3];
+  if (padding == Padding::Valid) {
+    g.Ho = g.H - g.kh + 1;
+    g.Wo = g.W - g.kw + 1;
+    g.oh = g.kh - 1;
+    g.ow = g.kw - 1;
+    g.lo_h = 0;
+    g.hi_h = g.H - 1;
+    g.lo_w = 0;
+    g.hi_w = g.W - 1;
+  } else {
+    const AxisPad ph = axis_pad(g.kh), pw = axis_pad(g.kw);
+    g.Ho = g.H;
+    g.Wo = g.W;
+    g.oh = ph.p;
+    g.ow = pw.p;
+    g.lo_h = -ph.left;
+    g.hi_h = g.H - 1 + ph.p;
+    g.lo_w = -pw.left;
+    g.hi_w = g.W - 1 + pw.p;
+  }
+  g.kb = filter[0] == 1 ? 0 : filter[1] * g.kh * g.kw;
+  g.kc = filter[1] == 1 ? 0 : g.kh * g.kw;
+  g.sh = sh;
+  g.sw = sw;
+  g.Hs = (g.Ho + sh - 1) / sh;
+  g.Ws = (g.Wo + sw - 1) / sw;
+  return g;
+}
+
+template <class T>
+void blur_forward(const std::string& label, const ExecutionSpace& space, const Tensor<T>& x,
+                  const Tensor<T>& k, const Tensor<T>& y, const BlurGeometry& g, Padding padding) {
+  switch (padding) {
+    case Padding::Valid:
+      run_forward<T, Padding::Valid>(label, space, x, k, y, g);
+      break;
+    case Padding::Circular:
+      run_forward<T, Padding::Circular>(label, space, x, k, y, g);
+      break;
+    case Padding::Replicate:
+      run_forward<T, Padding::Replicate>(label, space, x, k, y, g);
+      break;
+    case Padding::Reflect:
+      run_forward<T, Padding::Reflect>(label, space, x, k, y, g);
+      break;
+    case Padding::Constant:
+      run_forward<T, Padding::Constant>(label, space, x, k, y, g);
+      break;
+  }
+}
+
+template <class T>
+void blur_adjoint(const std::string& label, const ExecutionSpace& space, const Tensor<T>& y,
+                  const Tensor<T>& k, const Tensor<T>& x, const BlurGeometry& g, Padding padding,
+                  bool accumulate) {
+  switch (padding) {
+    case Padding::Valid:
+      run_adjoint<T, Padding::Valid>(label, space, y, k, x, g, accumulate);
+      break;
+    case Padding::Circular:
+      run_adjoint<T, Padding::Circular>(label, space, y, k, x, g, accumulate);
+      break;
+    case Padding::Replicate:
+      run_adjoint<T, Padding::Replicate>(label, space, y, k, x, g, accumulate);
+      break;
+    case Padding::Reflect:
+      run_adjoint<T, Padding::Reflect>(label, space, y, k, x, g, accumulate);
+      break;
+    case Padding::Constant:
+      run_adjoint<T, Padding::Constant>(label, space, y, k, x, g, accumulate);
+      break;
+  }
+}
+
+template void blur_forward<float>(const std::string&, const ExecutionSpace&, const Tensor<float>&,
+                                  const Tensor<float>&, const Tensor<float>&, const BlurGeometry&,
+                                  Padding);
+template void blur_forward<double>(const std::string&, const ExecutionSpace&, const Tensor<double>&,
+                                   const Tensor<double>&, const Tensor<double>&,
+                                   const BlurGeometry&, Padding);
+template void blur_adjoint<float>(const std::string&, const ExecutionSpace&, const Tensor<float>&,
+                                  const Tensor<float>&, const Tensor<float>&, const BlurGeometry&,
+                                  Padding, bool);
+template void blur_adjoint<double>(const std::string&, const ExecutionSpace&, const Tensor<double>&,
+                                   const Tensor<double>&, const Tensor<double>&,
+                                   const BlurGeometry&, Padding, bool);
+
+}  // namespace impl
+
+namespace {
 
 std::string extent_or(std::int64_t filter_extent, const char* name) {
   return filter_extent == 1 ? std::string(name) : std::to_string(filter_extent);
@@ -280,49 +352,16 @@ Shape Blur<T>::input_shape(const Shape& output) const {
 
 template <class T>
 void Blur<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
-  const impl::BlurGeometry g = make_geometry(m_filter.shape(), m_padding, x.shape());
-  const ExecutionSpace& space = this->execution_space();
-  switch (m_padding) {
-    case Padding::Valid:
-      run_forward<T, Padding::Valid>(space, x, m_filter, y, g);
-      break;
-    case Padding::Circular:
-      run_forward<T, Padding::Circular>(space, x, m_filter, y, g);
-      break;
-    case Padding::Replicate:
-      run_forward<T, Padding::Replicate>(space, x, m_filter, y, g);
-      break;
-    case Padding::Reflect:
-      run_forward<T, Padding::Reflect>(space, x, m_filter, y, g);
-      break;
-    case Padding::Constant:
-      run_forward<T, Padding::Constant>(space, x, m_filter, y, g);
-      break;
-  }
+  impl::blur_forward<T>("kinv::Blur::A", this->execution_space(), x, m_filter, y,
+                        impl::make_blur_geometry(m_filter.shape(), m_padding, x.shape()),
+                        m_padding);
 }
 
 template <class T>
 void Blur<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
-  const impl::BlurGeometry g = make_geometry(m_filter.shape(), m_padding, x.shape());
-  const ExecutionSpace& space = this->execution_space();
-  const Tensor<T>& k = m_filter;
-  switch (m_padding) {
-    case Padding::Valid:
-      run_adjoint<T, Padding::Valid>(space, y, k, x, g, accumulate);
-      break;
-    case Padding::Circular:
-      run_adjoint<T, Padding::Circular>(space, y, k, x, g, accumulate);
-      break;
-    case Padding::Replicate:
-      run_adjoint<T, Padding::Replicate>(space, y, k, x, g, accumulate);
-      break;
-    case Padding::Reflect:
-      run_adjoint<T, Padding::Reflect>(space, y, k, x, g, accumulate);
-      break;
-    case Padding::Constant:
-      run_adjoint<T, Padding::Constant>(space, y, k, x, g, accumulate);
-      break;
-  }
+  impl::blur_adjoint<T>("kinv::Blur::A_adjoint", this->execution_space(), y, m_filter, x,
+                        impl::make_blur_geometry(m_filter.shape(), m_padding, x.shape()), m_padding,
+                        accumulate);
 }
 
 template Tensor<float> gaussian_kernel<float>(double, double);

@@ -1,23 +1,29 @@
-// Kernels of Blur: a gather per output element for A and a gather per input pixel for A^T
-// (no atomics, so results are deterministic on every backend). The padding mode is a template
-// parameter so that the index remapping compiles down to the one mode in use.
+// Kernels of Blur (and of Downsampling, a strided Blur): a gather per output element for A and
+// a gather per input pixel for A^T (no atomics, so results are deterministic on every backend).
+// The padding mode is a template parameter so that the index remapping compiles down to the one
+// mode in use.
 #pragma once
 
 #include <kinv/core/tensor.hpp>
 #include <kinv/operators/blur.hpp>
 
 #include <cstdint>
+#include <string>
 
 namespace kinv {
 namespace impl {
 
 /// Extents and offsets shared by the Blur kernels. Along each spatial axis (n input pixels,
-/// m output pixels, a filter of f taps) output i gathers the padded positions t = i + o - u,
-/// u in [0, f); padded positions run over [lo, hi] and map back into [0, n) by the mode.
+/// m convolution outputs, a filter of f taps) convolution output i gathers the padded positions
+/// t = i + o - u, u in [0, f); padded positions run over [lo, hi] and map back into [0, n) by
+/// the mode. Only every s-th convolution output is kept (s = 1 for Blur): stored output a is
+/// convolution output i = a s, so there are ceil(m / s) of them.
 struct BlurGeometry {
   std::int64_t C = 1;               // channels of the input
   std::int64_t H = 0, W = 0;        // input extents
-  std::int64_t Ho = 0, Wo = 0;      // output extents
+  std::int64_t Ho = 0, Wo = 0;      // convolution output extents
+  std::int64_t sh = 1, sw = 1;      // strides of the kept outputs
+  std::int64_t Hs = 0, Ws = 0;      // stored output extents, ceil(Ho / sh), ceil(Wo / sw)
   std::int64_t kh = 1, kw = 1;      // filter extents
   std::int64_t oh = 0, ow = 0;      // y(i) gathers x(i + o - u)
   std::int64_t lo_h = 0, hi_h = 0;  // padded row range [lo_h, hi_h]
@@ -38,6 +44,11 @@ KOKKOS_INLINE_FUNCTION std::int64_t blur_min(std::int64_t a, std::int64_t b) {
 }
 KOKKOS_INLINE_FUNCTION std::int64_t blur_max(std::int64_t a, std::int64_t b) {
   return a > b ? a : b;
+}
+/// a mod m in [0, m) for m > 0.
+KOKKOS_INLINE_FUNCTION std::int64_t blur_mod(std::int64_t a, std::int64_t m) {
+  const std::int64_t r = a % m;
+  return r < 0 ? r + m : r;
 }
 
 /// The pixel of [0, n) that padded position t reads, or -1 for a zero (Constant). Only valid
@@ -82,20 +93,21 @@ KOKKOS_INLINE_FUNCTION int blur_preimage(std::int64_t r, std::int64_t n, std::in
   return k;
 }
 
-/// y = A x: one output element per index, the taps in (u, v) order on both paths.
+/// y = A x: one stored output element per index (only the kept convolution outputs are
+/// computed), the taps in (u, v) order on both paths.
 template <class T, Padding P>
 struct BlurForward {
   Kokkos::View<const T*, MemorySpace> x;
   Kokkos::View<const T*, MemorySpace> k;
   Kokkos::View<T*, MemorySpace> y;
   BlurGeometry g;
-  BlurInterior in;  // output pixels whose taps all fall inside the image
+  BlurInterior in;  // convolution outputs whose taps all fall inside the image
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t idx) const {
-    const std::int64_t j = idx % g.Wo;
-    const std::int64_t q = idx / g.Wo;
-    const std::int64_t i = q % g.Ho;
-    const std::int64_t bc = q / g.Ho;
+    const std::int64_t q = idx / g.Ws;
+    const std::int64_t j = (idx % g.Ws) * g.sw;  // convolution output column
+    const std::int64_t i = (q % g.Hs) * g.sh;    // convolution output row
+    const std::int64_t bc = q / g.Hs;
     const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
     const std::int64_t xof = bc * g.H * g.W;
     T acc = T(0);
@@ -123,8 +135,9 @@ struct BlurForward {
   }
 };
 
-/// x = A^T y (or x += A^T y): one input pixel per index, gathering every (output, tap) pair
-/// whose padded position reads it, i.e. the transpose of the padding folded in.
+/// x = A^T y (or x += A^T y): one input pixel per index, gathering every (kept output, tap)
+/// pair whose padded position reads it, i.e. the transpose of the padding folded in. Taps are
+/// visited in (u, v) order; with a stride only the taps that land on kept outputs are visited.
 template <class T, Padding P, bool Accumulate>
 struct BlurAdjoint {
   Kokkos::View<const T*, MemorySpace> y;
@@ -139,14 +152,19 @@ struct BlurAdjoint {
     const std::int64_t r = q % g.H;
     const std::int64_t bc = q / g.H;
     const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
-    const std::int64_t yof = bc * g.Ho * g.Wo;
+    const std::int64_t yof = bc * g.Hs * g.Ws;
     T acc = T(0);
     if (in.contains(r, s)) {
-      const std::int64_t y0 = yof + (r - g.oh) * g.Wo + (s - g.ow);
-      for (std::int64_t u = 0; u < g.kh; ++u) {
-        const std::int64_t yr = y0 + u * g.Wo;
+      // Tap u meets convolution row r - oh + u, kept when it is a multiple of sh.
+      const std::int64_t u_first = blur_mod(g.oh - r, g.sh);
+      const std::int64_t v_first = blur_mod(g.ow - s, g.sw);
+      const std::int64_t y0 =
+          yof + ((r - g.oh + u_first) / g.sh) * g.Ws + (s - g.ow + v_first) / g.sw;
+      std::int64_t yr = y0;
+      for (std::int64_t u = u_first; u < g.kh; u += g.sh, yr += g.Ws) {
         const std::int64_t kr = kof + u * g.kw;
-        for (std::int64_t v = 0; v < g.kw; ++v) acc += k(kr + v) * y(yr + v);
+        std::int64_t yc = yr;
+        for (std::int64_t v = v_first; v < g.kw; v += g.sw, ++yc) acc += k(kr + v) * y(yc);
       }
     } else {
       BlurSpan rows[3], cols[3];
@@ -154,17 +172,20 @@ struct BlurAdjoint {
       const int nc = blur_preimage<P>(s, g.W, g.lo_w, g.hi_w, cols);
       for (int a = 0; a < nr; ++a)
         for (std::int64_t t = rows[a].first; t <= rows[a].last; ++t) {
-          // Taps u with output row i = t - oh + u in [0, Ho).
-          const std::int64_t u0 = blur_max(0, g.oh - t);
+          // Taps u with convolution row i = t - oh + u in [0, Ho), i a multiple of sh.
+          std::int64_t u0 = blur_max(0, g.oh - t);
+          u0 += blur_mod(g.oh - t - u0, g.sh);
           const std::int64_t u1 = blur_min(g.kh, g.Ho + g.oh - t);
           for (int b = 0; b < nc; ++b)
             for (std::int64_t e = cols[b].first; e <= cols[b].last; ++e) {
-              const std::int64_t v0 = blur_max(0, g.ow - e);
+              std::int64_t v0 = blur_max(0, g.ow - e);
+              v0 += blur_mod(g.ow - e - v0, g.sw);
               const std::int64_t v1 = blur_min(g.kw, g.Wo + g.ow - e);
-              for (std::int64_t u = u0; u < u1; ++u) {
-                const std::int64_t yr = yof + (t - g.oh + u) * g.Wo + (e - g.ow);
+              for (std::int64_t u = u0; u < u1; u += g.sh) {
+                const std::int64_t yr = yof + ((t - g.oh + u) / g.sh) * g.Ws;
                 const std::int64_t kr = kof + u * g.kw;
-                for (std::int64_t v = v0; v < v1; ++v) acc += k(kr + v) * y(yr + v);
+                std::int64_t yc = yr + (e - g.ow + v0) / g.sw;
+                for (std::int64_t v = v0; v < v1; v += g.sw, ++yc) acc += k(kr + v) * y(yc);
               }
             }
         }
@@ -175,6 +196,24 @@ struct BlurAdjoint {
       x(idx) = acc;
   }
 };
+
+/// The geometry of a convolution with a filter of shape (b, c, h, w) on an input of shape
+/// (B, C, H, W) in the given mode, keeping every (sh, sw)-th output (defined in blur.cpp; the
+/// shapes must already be checked).
+BlurGeometry make_blur_geometry(const Shape& filter, Padding padding, const Shape& input,
+                                std::int64_t sh = 1, std::int64_t sw = 1);
+
+/// y = the kept outputs of the convolution of x with k (geometry g), as a kernel labelled
+/// `label` on `space`. Explicitly instantiated for float and double in blur.cpp.
+template <class T>
+void blur_forward(const std::string& label, const ExecutionSpace& space, const Tensor<T>& x,
+                  const Tensor<T>& k, const Tensor<T>& y, const BlurGeometry& g, Padding padding);
+
+/// x = (or +=) the adjoint of blur_forward applied to y.
+template <class T>
+void blur_adjoint(const std::string& label, const ExecutionSpace& space, const Tensor<T>& y,
+                  const Tensor<T>& k, const Tensor<T>& x, const BlurGeometry& g, Padding padding,
+                  bool accumulate);
 
 }  // namespace impl
 }  // namespace kinv
