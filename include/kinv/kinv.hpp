@@ -17,6 +17,11 @@
 #include <kinv/operators/blur.hpp>
 #include <kinv/operators/inpainting.hpp>
 #include <kinv/operators/tomography.hpp>
+#if KINV_HAVE_FFT
+#include <kinv/fft/fft.hpp>
+#include <kinv/operators/blur_fft.hpp>
+#include <kinv/operators/mri.hpp>
+#endif
 
 #include <kinv/comm/communicator.hpp>
 #include <kinv/comm/gather.hpp>
