@@ -26,4 +26,5 @@ install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/kinvConfigVersion.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/kinvSettings.cmake
   cmake/kinvKokkos.cmake
+  cmake/FindFFTW.cmake
   DESTINATION ${KINV_INSTALL_CMAKEDIR})

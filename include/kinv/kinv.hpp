@@ -20,6 +20,11 @@
 #include <kinv/operators/downsampling.hpp>
 #include <kinv/operators/inpainting.hpp>
 #include <kinv/operators/tomography.hpp>
+#if KINV_HAVE_FFT
+#include <kinv/fft/fft.hpp>
+#include <kinv/operators/blur_fft.hpp>
+#include <kinv/operators/mri.hpp>
+#endif
 
 #include <kinv/comm/communicator.hpp>
 #include <kinv/comm/gather.hpp>

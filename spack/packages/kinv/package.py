@@ -13,6 +13,7 @@ class Kinv(CMakePackage, CudaPackage, ROCmPackage):
     variant("openmp", default=False, description="Kokkos OpenMP backend")
     variant("tests", default=False, description="Build the unit, MPI and install tests")
     variant("benchmarks", default=False, description="Build the Google Benchmark programs")
+    variant("fft", default=True, description="FFT layer and FFT-based operators (MRI, BlurFFT)")
     variant("gpu_aware_mpi", default=False, description="Hand device buffers to MPI directly")
 
     depends_on("cxx", type="build")
@@ -20,6 +21,9 @@ class Kinv(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("kokkos@4:")
     depends_on("kokkos-kernels@4:")
     depends_on("mpi", when="+mpi")
+    # FFT backend: FFTW on host builds, cuFFT (in the CUDA toolkit) or hipFFT on GPUs.
+    depends_on("fftw@3 precision=float,double", when="+fft ~cuda ~rocm")
+    depends_on("hipfft", when="+fft +rocm")
     depends_on("googletest", type="test", when="+tests")
     depends_on("benchmark", when="+benchmarks")
 
@@ -45,6 +49,7 @@ class Kinv(CMakePackage, CudaPackage, ROCmPackage):
         spec = self.spec
         args = [
             self.define_from_variant("KINV_ENABLE_MPI", "mpi"),
+            self.define_from_variant("KINV_ENABLE_FFT", "fft"),
             self.define_from_variant("KINV_ENABLE_TESTS", "tests"),
             self.define_from_variant("KINV_ENABLE_BENCHMARKS", "benchmarks"),
             self.define("KINV_ENABLE_EXAMPLES", False),

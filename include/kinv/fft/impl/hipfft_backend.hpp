@@ -1,0 +1,61 @@
+// hipFFT plans for the HIP execution space, stream-ordered on the space's stream.
+#pragma once
+
+#include <kinv/fft/fft.hpp>
+
+#include <hipfft/hipfft.h>
+
+#include <climits>
+#include <type_traits>
+
+namespace kinv {
+namespace fft {
+namespace impl {
+
+inline const char* backend_name() { return "hipFFT"; }
+
+inline void hipfft_check(hipfftResult r, const char* what, const Geometry& g) {
+  if (r != HIPFFT_SUCCESS)
+    throw Error(std::string("kinv::fft: ") + what + " failed with hipfftResult " +
+                std::to_string(static_cast<int>(r)) + " for " + g.to_string());
+}
+
+}  // namespace impl
+
+template <class T>
+struct Plan<T>::Impl {
+  static constexpr bool is_double = std::is_same<T, double>::value;
+  hipfftHandle plan = nullptr;
+  int sign = HIPFFT_FORWARD;
+  Geometry geometry;
+
+  Impl(const Geometry& g, Direction d, Kokkos::complex<T>*, Kokkos::complex<T>*) : geometry(g) {
+    if (g.points() > INT_MAX || g.batch > INT_MAX)
+      throw ValueError("kinv::fft: hipFFT plans take int extents; " + g.to_string() +
+                       " is too large");
+    int n[3];
+    for (int i = 0; i < g.rank; ++i)
+      n[i] = static_cast<int>(g.extents[static_cast<std::size_t>(i)]);
+    const int dist = static_cast<int>(g.points());
+    sign = d == Direction::Forward ? HIPFFT_FORWARD : HIPFFT_BACKWARD;
+    impl::hipfft_check(
+        hipfftPlanMany(&plan, g.rank, n, nullptr, 1, dist, nullptr, 1, dist,
+                       is_double ? HIPFFT_Z2Z : HIPFFT_C2C, static_cast<int>(g.batch)),
+        "hipfftPlanMany", g);
+  }
+  ~Impl() { hipfftDestroy(plan); }
+  void execute(const ExecutionSpace& space, Kokkos::complex<T>* in, Kokkos::complex<T>* out) const {
+    impl::hipfft_check(hipfftSetStream(plan, space.hip_stream()), "hipfftSetStream", geometry);
+    if constexpr (is_double)
+      impl::hipfft_check(hipfftExecZ2Z(plan, reinterpret_cast<hipfftDoubleComplex*>(in),
+                                       reinterpret_cast<hipfftDoubleComplex*>(out), sign),
+                         "hipfftExecZ2Z", geometry);
+    else
+      impl::hipfft_check(hipfftExecC2C(plan, reinterpret_cast<hipfftComplex*>(in),
+                                       reinterpret_cast<hipfftComplex*>(out), sign),
+                         "hipfftExecC2C", geometry);
+  }
+};
+
+}  // namespace fft
+}  // namespace kinv

@@ -1,0 +1,54 @@
+// BlurFFT: deepinv.physics.BlurFFT, a circular convolution computed with FFTs (the filter is
+// zero-padded to the image, centred by rolling by -(f // 2), and transformed once).
+#pragma once
+
+#include <kinv/fft/fft.hpp>
+#include <kinv/physics/physics.hpp>
+
+namespace kinv {
+
+/// y = k * x with periodic boundaries, x and y of shape (B, C, H, W): the same operator as
+/// Blur(filter, Padding::Circular), y[i, j] = sum_{u, v} k[u, v] x[(i + h // 2 - u) mod H,
+/// (j + w // 2 - v) mod W], computed through FFTs in O(H W log(H W)) per image whatever the
+/// filter size.
+///
+/// As in deepinv, the image size is given at construction: `img_size` is (C, H, W) (deepinv's
+/// order) or (H, W) (any channel count), and the filter, as Blur takes it, has shape
+/// (b, c, h, w) with b in {1, B}, c in {1, C}, or (h, w), with h <= H and w <= W. The filter's
+/// spectra are computed once, at construction. A_adjoint is the exact adjoint (a circular
+/// correlation).
+template <class T>
+class BlurFFT : public LinearPhysics<T> {
+ public:
+  BlurFFT(const Shape& img_size, const Tensor<T>& filter);
+
+  std::string name() const override { return "BlurFFT"; }
+  Shape output_shape(const Shape& input) const override;
+  Shape input_shape(const Shape& output) const override { return output_shape(output); }
+
+  /// The filter, of shape (b, c, h, w).
+  const Tensor<T>& filter() const noexcept { return m_filter; }
+  /// (C, H, W) or (H, W), as given.
+  const Shape& img_size() const noexcept { return m_img_size; }
+
+ protected:
+  void apply_A(const Tensor<T>& x, const Tensor<T>& y) const override;
+  void apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const override;
+
+ private:
+  void apply(const char* label, const Tensor<T>& in, const Tensor<T>& out, bool adjoint,
+             bool accumulate) const;
+
+  Tensor<T> m_filter;
+  Shape m_img_size;
+  std::int64_t m_H = 0, m_W = 0;
+  // Spectra of the (b, c) filter planes, scaled by 1 / (H W), as b * c grids of H x W.
+  fft::ComplexView<T> m_spectra;
+  mutable fft::PlanCache<T> m_plans;
+  mutable fft::ComplexView<T> m_work;
+};
+
+extern template class BlurFFT<float>;
+extern template class BlurFFT<double>;
+
+}  // namespace kinv

@@ -1,0 +1,111 @@
+#include <kinv/operators/blur_fft.hpp>
+#include <kinv/operators/impl/blur_fft_functors.hpp>
+
+#include <string>
+
+namespace kinv {
+
+template <class T>
+BlurFFT<T>::BlurFFT(const Shape& img_size, const Tensor<T>& filter)
+    : m_filter(filter), m_img_size(img_size) {
+  if (img_size.rank() != 2 && img_size.rank() != 3)
+    this->value_error("img_size must be (C, H, W) or (H, W), got " + img_size.to_string());
+  for (int i = 0; i < img_size.rank(); ++i)
+    if (img_size[i] < 1)
+      this->value_error("img_size extents must be positive, got " + img_size.to_string());
+  if (filter.rank() != 2 && filter.rank() != 4)
+    this->value_error("the filter must have shape (b, c, h, w) or (h, w), got " +
+                      filter.shape().to_string());
+  if (filter.size() == 0)
+    this->value_error("the filter is empty (shape " + filter.shape().to_string() + ")");
+  if (filter.rank() == 2)
+    m_filter = filter.reshaped(Shape{1, 1, filter.extent(0), filter.extent(1)});
+  const Shape& f = m_filter.shape();
+  m_H = img_size[img_size.rank() - 2];
+  m_W = img_size[img_size.rank() - 1];
+  if (f[2] > m_H || f[3] > m_W)
+    this->value_error("the filter " + f.to_string() + " is larger than the image " +
+                      Shape{m_H, m_W}.to_string() + " (BlurFFT needs h <= H and w <= W)");
+  if (img_size.rank() == 3 && f[1] != 1 && f[1] != img_size[0])
+    this->value_error("the filter " + f.to_string() + " has " + std::to_string(f[1]) +
+                      " channels but img_size " + img_size.to_string() + " has " +
+                      std::to_string(img_size[0]) + " (expected 1 or " +
+                      std::to_string(img_size[0]) + ")");
+
+  // The spectra, once: embed, roll, FFT, with 1 / (H W) (the inverse FFT's factor) folded in.
+  const std::int64_t planes = f[0] * f[1], P = m_H * m_W;
+  m_spectra =
+      fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
+                          static_cast<std::size_t>(planes * P));
+  const ExecutionSpace& space = this->execution_space();
+  Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", impl::range(space, planes * P),
+                       impl::BlurFFTEmbedFilter<T>{m_filter.view(), m_spectra, m_H, m_W, f[2], f[3],
+                                                   static_cast<T>(1.0 / double(P))});
+  fft::PlanCache<T> once;
+  once.transform(space, m_spectra, m_spectra, fft::Geometry::make(Shape{m_H, m_W}, planes),
+                 fft::Direction::Forward, fft::Normalization::None);
+  space.fence();
+}
+
+template <class T>
+Shape BlurFFT<T>::output_shape(const Shape& input) const {
+  const Shape& f = m_filter.shape();
+  const std::string C = m_img_size.rank() == 3 ? std::to_string(m_img_size[0]) : "C";
+  const bool ok = input.rank() == 4 && input[0] >= 1 && input[2] == m_H && input[3] == m_W &&
+                  (m_img_size.rank() == 2 || input[1] == m_img_size[0]) &&
+                  (f[0] == 1 || f[0] == input[0]) && (f[1] == 1 || f[1] == input[1]);
+  if (!ok)
+    throw ShapeError(name() + ": input shape (the image size " + m_img_size.to_string() +
+                         " given at construction; the filter " + f.to_string() +
+                         " broadcasts over the batch and channel axes where its extent is 1)",
+                     "(" + (f[0] == 1 ? std::string("B") : std::to_string(f[0])) + ", " +
+                         (f[1] == 1 ? C : std::to_string(f[1])) + ", " + std::to_string(m_H) +
+                         ", " + std::to_string(m_W) + ")",
+                     input.to_string(), this->index());
+  return input;
+}
+
+template <class T>
+void BlurFFT<T>::apply(const char* label, const Tensor<T>& in, const Tensor<T>& out, bool adjoint,
+                       bool accumulate) const {
+  const ExecutionSpace& space = this->execution_space();
+  const std::int64_t n = in.size(), P = m_H * m_W, C = in.extent(1);
+  if (static_cast<std::int64_t>(m_work.size()) < n)
+    m_work =
+        fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
+                            static_cast<std::size_t>(n));
+  const fft::Geometry g = fft::Geometry::make(Shape{m_H, m_W}, n / P);
+  auto* w = m_work.data();
+  Kokkos::parallel_for(label, impl::range(space, n),
+                       impl::BlurFFTRealToComplex<T>{in.view(), m_work});
+  m_plans.transform(space, w, w, g, fft::Direction::Forward, fft::Normalization::None);
+  const std::int64_t fb = m_filter.extent(0), fc = m_filter.extent(1);
+  if (adjoint)
+    Kokkos::parallel_for(label, impl::range(space, n),
+                         impl::BlurFFTMultiply<T, true>{m_work, m_spectra, P, C, fb, fc});
+  else
+    Kokkos::parallel_for(label, impl::range(space, n),
+                         impl::BlurFFTMultiply<T, false>{m_work, m_spectra, P, C, fb, fc});
+  m_plans.transform(space, w, w, g, fft::Direction::Inverse, fft::Normalization::None);
+  if (accumulate)
+    Kokkos::parallel_for(label, impl::range(space, n),
+                         impl::BlurFFTRealPart<T, true>{m_work, out.view()});
+  else
+    Kokkos::parallel_for(label, impl::range(space, n),
+                         impl::BlurFFTRealPart<T, false>{m_work, out.view()});
+}
+
+template <class T>
+void BlurFFT<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
+  apply("kinv::BlurFFT::A", x, y, false, false);
+}
+
+template <class T>
+void BlurFFT<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
+  apply("kinv::BlurFFT::A_adjoint", y, x, true, accumulate);
+}
+
+template class BlurFFT<float>;
+template class BlurFFT<double>;
+
+}  // namespace kinv

@@ -1,0 +1,89 @@
+// BlurFFT: equal to Blur with circular padding, deepinv's results, exact adjoint, bad input.
+#include <kinv/operators/blur.hpp>
+#include <kinv/operators/blur_fft.hpp>
+
+#include "reference_data.hpp"
+#include "test_helpers.hpp"
+
+namespace kinv {
+namespace {
+
+template <class T>
+class BlurFFTTest : public ::testing::Test {};
+TYPED_TEST_SUITE(BlurFFTTest, test::ScalarTypes);
+
+struct Case {
+  Shape image;   // (B, C, H, W)
+  Shape filter;  // (b, c, h, w) or (h, w)
+};
+
+const Case cases[] = {
+    {{2, 3, 8, 8}, {1, 1, 3, 3}}, {{1, 2, 7, 9}, {1, 1, 4, 4}}, {{2, 2, 6, 5}, {1, 2, 2, 3}},
+    {{2, 1, 9, 6}, {2, 1, 5, 1}}, {{1, 1, 5, 5}, {5, 5}},       {{1, 2, 6, 6}, {1, 1, 6, 6}},
+    {{3, 1, 4, 7}, {1, 1, 1, 1}},
+};
+
+TYPED_TEST(BlurFFTTest, EqualsCircularBlur) {
+  using T = TypeParam;
+  std::uint64_t seed = 1;
+  for (const Case& cs : cases) {
+    SCOPED_TRACE(cs.image.to_string() + " filter " + cs.filter.to_string());
+    const auto k = test::random_tensor<T>(cs.filter, seed++, T(0), T(1));
+    BlurFFT<T> fft_op(Shape{cs.image[1], cs.image[2], cs.image[3]}, k);
+    Blur<T> direct(k, Padding::Circular);
+    const auto x = test::random_tensor<T>(cs.image, seed++);
+    const auto y = test::random_tensor<T>(cs.image, seed++);
+    const double tol = 64 * std::numeric_limits<T>::epsilon();
+    EXPECT_LE(test::max_abs_diff(fft_op.A(x), direct.A(x)), tol);
+    EXPECT_LE(test::max_abs_diff(fft_op.A_adjoint(y), direct.A_adjoint(y)), tol);
+    EXPECT_LE(test::adjoint_mismatch_ulps(fft_op, cs.image, seed++), 16.0);
+  }
+}
+
+TYPED_TEST(BlurFFTTest, MatchesDeepinv) {
+  using T = TypeParam;
+  const auto ref = test::read_reference_file("mri_reference.txt");
+  const Shape sizes[] = {{2, 6, 5}, {2, 7, 6}};
+  int i = 0;
+  for (const char* name : {"blurfft_k3", "blurfft_k4x2c"}) {
+    SCOPED_TRACE(name);
+    const std::string n = name;
+    BlurFFT<T> op(sizes[i++], test::ref_tensor<T>(ref, n + "/filter"));
+    EXPECT_LE(test::ref_relative_error(op.A(test::ref_tensor<T>(ref, n + "/x")), ref, n + "/A"),
+              1e-5);
+    EXPECT_LE(
+        test::ref_relative_error(op.A_adjoint(test::ref_tensor<T>(ref, n + "/y")), ref, n + "/AT"),
+        1e-5);
+  }
+}
+
+TYPED_TEST(BlurFFTTest, AccumulateAndImageSizeWithoutChannels) {
+  using T = TypeParam;
+  BlurFFT<T> op(Shape{10, 12}, gaussian_kernel<T>(1.0));  // (H, W): any channel count
+  const auto y = test::random_tensor<T>({2, 4, 10, 12}, 5);
+  const auto x0 = test::random_tensor<T>({2, 4, 10, 12}, 6);
+  const auto x = clone(x0);
+  op.A_adjoint_add(y, x);
+  const auto a = to_vector(op.A_adjoint(y)), b = to_vector(x0), c = to_vector(x);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(c[i], a[i] + b[i], 4 * std::numeric_limits<T>::epsilon()) << i;
+}
+
+TYPED_TEST(BlurFFTTest, BadInput) {
+  using T = TypeParam;
+  const auto k3 = gaussian_kernel<T>(0.5);                // 3 x 3
+  EXPECT_THROW(BlurFFT<T>(Shape{2, 2}, k3), ValueError);  // filter larger than the image
+  EXPECT_THROW(BlurFFT<T>(Shape{1, 1, 8, 8}, k3), ValueError);
+  EXPECT_THROW(BlurFFT<T>(Shape{8, 8}, Tensor<T>("k", {1, 3, 3})), ValueError);
+  EXPECT_THROW(BlurFFT<T>(Shape{3, 8, 8}, Tensor<T>("k", {1, 2, 3, 3})), ValueError);
+  BlurFFT<T> op(Shape{3, 8, 8}, k3);
+  EXPECT_THROW(op.A(Tensor<T>("x", {1, 3, 8, 7})), ShapeError);  // wrong image size
+  EXPECT_THROW(op.A(Tensor<T>("x", {1, 2, 8, 8})), ShapeError);  // wrong channel count
+  EXPECT_THROW(op.A(Tensor<T>("x", {3, 8, 8})), ShapeError);
+  EXPECT_THROW(op.A_adjoint(Tensor<T>("y", {1, 3, 9, 8})), ShapeError);
+  BlurFFT<T> batched(Shape{8, 8}, Tensor<T>("k", {2, 1, 3, 3}));
+  EXPECT_THROW(batched.A(Tensor<T>("x", {3, 1, 8, 8})), ShapeError);
+}
+
+}  // namespace
+}  // namespace kinv
