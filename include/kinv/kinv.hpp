@@ -10,12 +10,15 @@
 #include <kinv/core/tensor.hpp>
 #include <kinv/core/types.hpp>
 
+#include <kinv/physics/composition.hpp>
 #include <kinv/physics/noise.hpp>
 #include <kinv/physics/physics.hpp>
 #include <kinv/physics/stacked.hpp>
 
 #include <kinv/operators/blur.hpp>
+#include <kinv/operators/compressed_sensing.hpp>
 #include <kinv/operators/inpainting.hpp>
+#include <kinv/operators/sparse_matrix.hpp>
 #include <kinv/operators/tomography.hpp>
 
 #include <kinv/comm/communicator.hpp>
