@@ -119,6 +119,18 @@ void BM_Tomography(benchmark::State& state) {
       benchmark::Counter(updates * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
 }
 
+template <class T>
+void BM_CompressedSensing(benchmark::State& state) {
+  // An n x n single-channel image, m = n^2 / 4 measurements; a batch of 1 runs gemv, more gemm.
+  const std::int64_t n = state.range(0), batch = state.range(2), m = n * n / 4;
+  kinv::CompressedSensing<T> op(m, kinv::Shape{1, n, n}, 1);
+  // The matrix is read once per call (gemm reuses it across the batch); x read, y written.
+  const double bytes = (static_cast<double>(m) * n * n + batch * (m + n * n)) * sizeof(T);
+  run_linear<T>(state, op, {batch, 1, n, n}, state.range(1) != 0, bytes);
+  state.counters["GFLOPs"] = benchmark::Counter(2.0 * m * n * n * batch * 1e-9 * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Triad)->RangeMultiplier(4)->Range(1 << 16, 1 << 24)->UseRealTime();
@@ -140,6 +152,12 @@ BENCHMARK_TEMPLATE(BM_Downsampling, double)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Tomography, float)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Tomography, double)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
+BENCHMARK_TEMPLATE(BM_CompressedSensing, float)
+    ->ArgsProduct({{32, 64}, {0, 1}, {1, 8}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_CompressedSensing, double)
+    ->ArgsProduct({{32, 64}, {0, 1}, {1, 8}})
+    ->UseRealTime();
 
 int main(int argc, char** argv) {
   Kokkos::ScopeGuard kokkos(argc, argv);

@@ -10,15 +10,18 @@
 #include <kinv/core/tensor.hpp>
 #include <kinv/core/types.hpp>
 
+#include <kinv/physics/composition.hpp>
 #include <kinv/physics/noise.hpp>
 #include <kinv/physics/physics.hpp>
 #include <kinv/physics/stacked.hpp>
 
 #include <kinv/operators/blur.hpp>
+#include <kinv/operators/compressed_sensing.hpp>
 #include <kinv/operators/decolorize.hpp>
 #include <kinv/operators/denoising.hpp>
 #include <kinv/operators/downsampling.hpp>
 #include <kinv/operators/inpainting.hpp>
+#include <kinv/operators/sparse_matrix.hpp>
 #include <kinv/operators/tomography.hpp>
 #if KINV_HAVE_FFT
 #include <kinv/fft/fft.hpp>

@@ -75,6 +75,15 @@ inline void fence(const std::string& label) {
 #endif
 }
 
+// Kokkos Kernels BLAS and sparse calls: 4.2 and later take the execution space instance as the
+// first argument; older versions run on the default instance (3.4 here is Serial only). Use as
+// `KokkosBlas::gemv(KINV_KK_SPACE(space) "N", ...)`. Kokkos Kernels' version follows Kokkos'.
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 2)
+#define KINV_KK_SPACE(space) space,
+#else
+#define KINV_KK_SPACE(space)
+#endif
+
 // Whether Kokkos was finalized: 3.4 has no query, so kinv keeps its own record there.
 bool is_finalized() noexcept;
 void note_finalized() noexcept;
