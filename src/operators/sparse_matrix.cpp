@@ -1,12 +1,12 @@
 #include <kinv/operators/sparse_matrix.hpp>
 
-#include <KokkosSparse_spmv.hpp>
-
 // Kokkos Kernels 3.4's transpose spmv functor trips GCC's -Wmaybe-uninitialized on a member it
-// sets before use (reported at instantiation, so a push/pop around the include cannot hide it).
+// sets before use. The warning is reported at the header's lines, so the pragma must come
+// before the include (and, being raised after parsing, it cannot be popped afterwards).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+#include <KokkosSparse_spmv.hpp>
 
 #include <algorithm>
 #include <limits>
