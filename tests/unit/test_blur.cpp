@@ -1,5 +1,6 @@
 #include <kinv/operators/blur.hpp>
 
+#include "reference_data.hpp"
 #include "test_helpers.hpp"
 
 #include <algorithm>
@@ -539,36 +540,10 @@ TYPED_TEST(BlurTest, BadInputIsAClearError) {
 // ---------------------------------------------------------------------------------------------
 // deepinv's own results (tests/data/blur_*.txt, written by generate_blur_reference.py)
 
-struct RefTensor {
-  Shape shape;
-  std::vector<double> values;
-};
+using test::RefTensor;
 
-// Reads "<name> <rank> <extents...>" lines, each followed by a line of values; '#' lines are
-// comments.
 std::map<std::string, RefTensor> read_reference(const std::string& file) {
-  const std::string path = std::string(KINV_TEST_DATA_DIR) + "/" + file;
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::map<std::string, RefTensor> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream head(line);
-    std::string name;
-    int rank = 0;
-    head >> name >> rank;
-    std::vector<std::int64_t> extents(static_cast<std::size_t>(rank));
-    for (auto& e : extents) head >> e;
-    RefTensor t{Shape(extents), {}};
-    std::getline(in, line);
-    std::istringstream body(line);
-    double v;
-    while (body >> v) t.values.push_back(v);
-    EXPECT_EQ(static_cast<std::int64_t>(t.values.size()), t.shape.size()) << name;
-    out[name] = t;
-  }
-  return out;
+  return test::read_reference_file(file);
 }
 
 Tensor<double> to_tensor(const RefTensor& t) {
