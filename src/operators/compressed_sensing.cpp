@@ -27,20 +27,6 @@ struct GaussianMatrixFill {
 constexpr std::uint64_t compressed_sensing_stream_tag = std::uint64_t(0x43534d41) << 32;  // "CSMA"
 }  // namespace impl
 
-namespace {
-Shape prepend(std::int64_t b, const Shape& s) {
-  std::vector<std::int64_t> e{b};
-  for (int i = 0; i < s.rank(); ++i) e.push_back(s[i]);
-  return Shape(e);
-}
-bool tail_equals(const Shape& s, const Shape& tail) {
-  if (s.rank() != tail.rank() + 1) return false;
-  for (int i = 0; i < tail.rank(); ++i)
-    if (s[i + 1] != tail[i]) return false;
-  return true;
-}
-}  // namespace
-
 template <class T>
 CompressedSensing<T>::CompressedSensing(std::int64_t m, const Shape& img_size, std::uint64_t seed,
                                         bool channelwise)
@@ -94,9 +80,9 @@ std::int64_t CompressedSensing<T>::columns(std::int64_t batch) const {
 
 template <class T>
 Shape CompressedSensing<T>::output_shape(const Shape& input) const {
-  if (!tail_equals(input, m_img_size))
+  if (!input.tail_equals(m_img_size))
     this->shape_error("input shape (B, *img_size)",
-                      prepend(input.rank() > 0 ? input[0] : 1, m_img_size), input);
+                      m_img_size.prepend(input.rank() > 0 ? input[0] : 1), input);
   if (m_channelwise) return Shape{input[0], m_img_size[0], m_m};
   return Shape{input[0], m_m};
 }
@@ -110,7 +96,7 @@ Shape CompressedSensing<T>::input_shape(const Shape& output) const {
   } else if (output.rank() != 2 || output[1] != m_m) {
     this->shape_error("measurement shape (B, m)", Shape{b, m_m}, output);
   }
-  return prepend(output[0], m_img_size);
+  return m_img_size.prepend(output[0]);
 }
 
 // Layout: the row-major m x n matrix is the column-major n x m matrix At = A^T, and a row-major

@@ -15,17 +15,6 @@
 namespace kinv {
 
 namespace {
-Shape prepend(std::int64_t b, const Shape& s) {
-  std::vector<std::int64_t> e{b};
-  for (int i = 0; i < s.rank(); ++i) e.push_back(s[i]);
-  return Shape(e);
-}
-bool tail_equals(const Shape& s, const Shape& tail) {
-  if (s.rank() != tail.rank() + 1) return false;
-  for (int i = 0; i < tail.rank(); ++i)
-    if (s[i + 1] != tail[i]) return false;
-  return true;
-}
 constexpr std::int64_t int_max = std::numeric_limits<int>::max();
 }  // namespace
 
@@ -188,18 +177,18 @@ void SparseMatrixPhysics<T>::validate_matrix() const {
 
 template <class T>
 Shape SparseMatrixPhysics<T>::output_shape(const Shape& input) const {
-  if (!tail_equals(input, m_in_shape))
+  if (!input.tail_equals(m_in_shape))
     this->shape_error("input shape (B, *in_shape)",
-                      prepend(input.rank() > 0 ? input[0] : 1, m_in_shape), input);
-  return prepend(input[0], m_out_shape);
+                      m_in_shape.prepend(input.rank() > 0 ? input[0] : 1), input);
+  return m_out_shape.prepend(input[0]);
 }
 
 template <class T>
 Shape SparseMatrixPhysics<T>::input_shape(const Shape& output) const {
-  if (!tail_equals(output, m_out_shape))
+  if (!output.tail_equals(m_out_shape))
     this->shape_error("measurement shape (B, *out_shape)",
-                      prepend(output.rank() > 0 ? output[0] : 1, m_out_shape), output);
-  return prepend(output[0], m_in_shape);
+                      m_out_shape.prepend(output.rank() > 0 ? output[0] : 1), output);
+  return m_in_shape.prepend(output[0]);
 }
 
 // A row-major (B, len) batch is a column-major (len, B) multivector: one spmv for the batch.

@@ -48,6 +48,20 @@ class Shape {
     return s;
   }
 
+  /// (b, extents...): this shape with a leading (batch) extent.
+  Shape prepend(std::int64_t b) const {
+    std::vector<std::int64_t> e{b};
+    for (int i = 0; i < m_rank; ++i) e.push_back(m_extents[i]);
+    return Shape(e);
+  }
+  /// True when this shape is (any, tail...): one more extent than `tail`, then tail's.
+  bool tail_equals(const Shape& tail) const noexcept {
+    if (m_rank != tail.m_rank + 1) return false;
+    for (int i = 0; i < tail.m_rank; ++i)
+      if (m_extents[i + 1] != tail.m_extents[i]) return false;
+    return true;
+  }
+
   friend bool operator==(const Shape& a, const Shape& b) noexcept {
     if (a.m_rank != b.m_rank) return false;
     for (int i = 0; i < a.m_rank; ++i)
