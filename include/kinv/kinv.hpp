@@ -10,6 +10,10 @@
 #include <kinv/core/tensor.hpp>
 #include <kinv/core/types.hpp>
 
+#include <kinv/optim/options.hpp>
+#include <kinv/optim/solvers.hpp>
+#include <kinv/optim/vector_ops.hpp>
+
 #include <kinv/physics/composition.hpp>
 #include <kinv/physics/noise.hpp>
 #include <kinv/physics/physics.hpp>

@@ -13,6 +13,19 @@ struct BernoulliMask {
     mask(i) = uniform(stream, static_cast<std::uint64_t>(i)) < keep ? T(1) : T(0);
   }
 };
+
+/// x = y / m where m > 1e-5, else 0 (deepinv's DecomposablePhysics.A_dagger).
+template <class T>
+struct MaskPseudoInverse {
+  Kokkos::View<const T*, MemorySpace> y;
+  Kokkos::View<const T*, MemorySpace> mask;
+  Kokkos::View<T*, MemorySpace> x;
+  impl::MaskBroadcast b;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const T m = mask(b.mask_index(i));
+    x(i) = m > T(1e-5) ? y(i) / m : T(0);
+  }
+};
 }  // namespace
 
 template <class T>
@@ -81,6 +94,18 @@ void Inpainting<T>::apply_noise(const Tensor<T>& y, const RandomStream& stream) 
   Kokkos::parallel_for("kinv::Inpainting::mask_noise",
                        impl::range(this->execution_space(), y.size()),
                        impl::MaskMultiply<T, false>{y.view(), m_mask.view(), y.view(), b});
+}
+
+template <class T>
+Tensor<T> Inpainting<T>::A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o) const {
+  const Shape xs = input_shape(y.shape());
+  auto x = Tensor<T>::uninitialized("kinv::Inpainting::A_dagger", xs);
+  impl::MaskBroadcast b;
+  impl::make_mask_broadcast(m_mask.shape(), xs, b);
+  Kokkos::parallel_for("kinv::Inpainting::A_dagger", impl::range(this->execution_space(), y.size()),
+                       MaskPseudoInverse<T>{y.view(), m_mask.view(), x.view(), b});
+  if (o.info) *o.info = SolverInfo{0, true, 0.0, {}};
+  return x;
 }
 
 template class Inpainting<float>;

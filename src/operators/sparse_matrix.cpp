@@ -217,10 +217,12 @@ void SparseMatrixPhysics<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>
   const std::int64_t b = y.extent(0);
   if (b == 0) return;
   const auto& space = this->execution_space();
-  (void)space;
+  const Multi xm(x.data(), m_in_shape.size(), b);
+  // Kokkos Kernels 3.4's transpose spmv scales x by beta = 0 with a multiplication, so NaN or
+  // Inf left in an uninitialised output would survive: zero it here and accumulate.
+  if (!accumulate) Kokkos::deep_copy(space, xm, T(0));
   KokkosSparse::spmv(KINV_KK_SPACE(space) "T", T(1), m_matrix,
-                     ConstMulti(y.data(), m_out_shape.size(), b), accumulate ? T(1) : T(0),
-                     Multi(x.data(), m_in_shape.size(), b));
+                     ConstMulti(y.data(), m_out_shape.size(), b), T(1), xm);
 }
 
 template class SparseMatrixPhysics<float>;

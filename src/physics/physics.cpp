@@ -1,3 +1,4 @@
+#include <kinv/optim/solvers.hpp>
 #include <kinv/physics/physics.hpp>
 
 namespace kinv {
@@ -153,6 +154,24 @@ void LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v, const Tenso
   const Shape ys = this->output_shape(x.shape());
   if (v.shape() != ys) this->shape_error("A_vjp cotangent shape", ys, v.shape());
   A_adjoint(v, out);
+}
+
+template <class T>
+Tensor<T> LinearPhysics<T>::A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o) const {
+  auto a = [this](const Tensor<T>& v) { return this->A(v); };
+  auto at = [this](const Tensor<T>& v) { return this->A_adjoint(v); };
+  auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
+  auto aat = [this](const Tensor<T>& v) { return this->A_A_adjoint(v); };
+  return least_squares<Tensor<T>>(a, at, ata, aat, y, o);
+}
+
+template <class T>
+T LinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o) const {
+  const Shape ys = this->output_shape(x0.shape());  // throws ShapeError for a bad x0
+  const Shape xs = input_shape(ys);
+  if (xs != x0.shape()) this->shape_error("compute_sqnorm x0 shape", xs, x0.shape());
+  auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
+  return power_method(ata, x0, o);
 }
 
 template class Physics<float>;

@@ -1,3 +1,4 @@
+#include <kinv/optim/solvers.hpp>
 #include <kinv/physics/stacked.hpp>
 
 namespace kinv {
@@ -83,6 +84,34 @@ Tensor<T> StackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const TensorList<T>
                        v[i].shape().to_string(), i);
   }
   return A_adjoint(v);
+}
+
+template <class T>
+Tensor<T> StackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
+                                            const LeastSquaresOptions& o) const {
+  check_length("A_dagger", y);
+  if (this->num_operators() == 0)
+    throw ValueError("StackedLinearPhysics::A_dagger: the stack is empty");
+  auto a = [this](const Tensor<T>& v) { return this->A(v); };
+  auto at = [this](const TensorList<T>& v) { return this->A_adjoint(v); };
+  auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
+  auto aat = [this](const TensorList<T>& v) { return this->A_A_adjoint(v); };
+  return least_squares<Tensor<T>>(a, at, ata, aat, y, o);
+}
+
+template <class T>
+T StackedLinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o) const {
+  if (this->num_operators() == 0)
+    throw ValueError("StackedLinearPhysics::compute_sqnorm: the stack is empty");
+  for (std::int64_t i = 0; i < this->num_operators(); ++i) {
+    const LinearPhysics<T>& op = (*this)[i];
+    const Shape xs = op.input_shape(op.output_shape(x0.shape()));
+    if (xs != x0.shape())
+      throw ShapeError("StackedLinearPhysics::compute_sqnorm: x0 shape", xs.to_string(),
+                       x0.shape().to_string(), i);
+  }
+  auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
+  return power_method(ata, x0, o);
 }
 
 template class StackedPhysics<float>;

@@ -54,7 +54,7 @@ long double dot(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 long double norm(const Tensor<T>& a) {
-  return std::sqrt(dot(a, a));
+  return std::sqrt(test::dot(a, a));
 }
 
 /// |<A x, y> - <x, A^T y>| / (||A x|| ||y||), in units of the scalar type's epsilon. An exact
@@ -67,8 +67,8 @@ double adjoint_mismatch_ulps(const LinearPhysics<T>& op, const Shape& x_shape,
   const Tensor<T> Ax = op.A(x);
   const Tensor<T> ATy = op.A_adjoint(y);
   Kokkos::fence();
-  const long double lhs = dot(Ax, y);
-  const long double rhs = dot(x, ATy);
+  const long double lhs = test::dot(Ax, y);
+  const long double rhs = test::dot(x, ATy);
   const long double scale = std::max(norm(Ax) * norm(y), norm(x) * norm(ATy));
   if (scale == 0) return 0.0;
   return static_cast<double>(std::fabs(lhs - rhs) / scale / std::numeric_limits<T>::epsilon());

@@ -19,6 +19,8 @@ class Denoising : public LinearPhysics<T> {
   std::string name() const override { return "Denoising"; }
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override { return output_shape(output); }
+  /// A^+ = I: a copy of y (the options are not used; o.info records 0 iterations, converged).
+  Tensor<T> A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o = {}) const override;
 
  protected:
   void apply_A(const Tensor<T>& x, const Tensor<T>& y) const override;

@@ -24,6 +24,9 @@ class Inpainting : public LinearPhysics<T> {
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override { return output_shape(output); }
   const Tensor<T>& mask() const noexcept { return m_mask; }
+  /// Closed form, as deepinv's DecomposablePhysics: x = y / m where m > 1e-5, else 0 (the
+  /// options are not used; o.info records 0 iterations, converged).
+  Tensor<T> A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o = {}) const override;
 
  protected:
   void apply_A(const Tensor<T>& x, const Tensor<T>& y) const override;

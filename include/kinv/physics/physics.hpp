@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kinv/core/tensor.hpp>
+#include <kinv/optim/options.hpp>
 #include <kinv/physics/noise.hpp>
 
 #include <cstdint>
@@ -116,6 +117,16 @@ class LinearPhysics : public Physics<T> {
   /// Vector-Jacobian product at x with cotangent v: A^T v for a linear operator.
   Tensor<T> A_vjp(const Tensor<T>& x, const Tensor<T>& v) const;
   void A_vjp(const Tensor<T>& x, const Tensor<T>& v, const Tensor<T>& out) const;
+
+  /// The pseudo-inverse A^+ y: x minimising ||A x - y||^2 (+ ||x||^2 / gamma with o.gamma),
+  /// by kinv::least_squares with this operator's A, A_adjoint, A_adjoint_A and A_A_adjoint
+  /// (deepinv's LinearPhysics.A_dagger: CG, 50 iterations, tolerance 1e-4 by default).
+  /// Operators with a closed form (Inpainting, Denoising) override it.
+  virtual Tensor<T> A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o = {}) const;
+
+  /// ||A||_2^2 = the largest eigenvalue of A^T A, by the power method on A_adjoint_A
+  /// (deepinv's compute_sqnorm: 100 iterations, tolerance 1e-3). x0 gives the input shape.
+  T compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o = {}) const;
 
  protected:
   /// x = A^T(y), or x += A^T(y) when `accumulate`; shapes are checked, no overlap.

@@ -55,6 +55,13 @@ class StackedLinearPhysics : public StackedPhysics<T> {
   /// sum_i A_i^T v_i (the vector-Jacobian product at x).
   Tensor<T> A_vjp(const Tensor<T>& x, const TensorList<T>& v) const;
 
+  /// The pseudo-inverse of the whole stack: x minimising sum_i ||A_i x - y_i||^2 (+ ||x||^2 /
+  /// gamma), by kinv::least_squares over (Tensor, TensorList); y holds num_operators() tensors.
+  Tensor<T> A_dagger(const TensorList<T>& y, const LeastSquaresOptions& o = {}) const;
+  /// ||A||_2^2 = the largest eigenvalue of sum_i A_i^T A_i, by the power method; x0 gives the
+  /// input shape.
+  T compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o = {}) const;
+
  private:
   void check_length(const char* method, const TensorList<T>& y) const;
 };
