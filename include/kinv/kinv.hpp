@@ -33,6 +33,8 @@
 #include <kinv/operators/mri.hpp>
 #endif
 
+#include <kinv/optim/prox.hpp>
+
 #include <kinv/comm/communicator.hpp>
 #include <kinv/comm/gather.hpp>
 
