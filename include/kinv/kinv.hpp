@@ -40,4 +40,6 @@
 
 #include <kinv/distributed/context.hpp>
 #include <kinv/distributed/factory_args.hpp>
+#include <kinv/distributed/processing.hpp>
 #include <kinv/distributed/stacked_physics.hpp>
+#include <kinv/distributed/tiling.hpp>
