@@ -261,6 +261,16 @@ TYPED_TEST(ProxTest, WarmRestartStartsFromThePreviousSolution) {
   tv.reset();
   EXPECT_TRUE(test::bitwise_equal(tv(y), a));
   EXPECT_EQ(tv.last_iterations(), cold);
+  // A copy starts cold and does not share the original's state.
+  TVDenoiser<T> copy(tv);
+  EXPECT_TRUE(test::bitwise_equal(copy(y), a));
+  EXPECT_EQ(copy.last_iterations(), cold);
+  tv(y);
+  EXPECT_EQ(tv.last_iterations(), 3);
+  copy = TVDenoiser<T>(o);
+  copy = tv;
+  EXPECT_TRUE(test::bitwise_equal(copy(y), a));
+  EXPECT_EQ(copy.last_iterations(), cold);
 }
 
 TYPED_TEST(ProxTest, BadInput) {
