@@ -42,9 +42,17 @@ struct TVPrimalStep {
   Kokkos::View<const T*, MemorySpace> u;
   Grid<ND> grid;
   T tau, rho;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t p) const {
-    std::int64_t c[ND];
-    grid.coords(p, c);
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t b, const std::int64_t i,
+                                         const std::int64_t j) const {
+    const std::int64_t c[2] = {i, j};
+    apply((b * grid.n[0] + i) * grid.n[1] + j, c);
+  }
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t b, const std::int64_t k,
+                                         const std::int64_t i, const std::int64_t j) const {
+    const std::int64_t c[3] = {k, i, j};
+    apply(((b * grid.n[0] + k) * grid.n[1] + i) * grid.n[2] + j, c);
+  }
+  KOKKOS_INLINE_FUNCTION void apply(const std::int64_t p, const std::int64_t c[ND]) const {
     // D^T u in deepinv's order: per axis, minus the own component, plus the predecessor's.
     T adj = T(0);
     for (int i = 0; i < ND; ++i) {
@@ -68,9 +76,17 @@ struct TVDualStep {
   Kokkos::View<T*, MemorySpace> u;
   Grid<ND> grid;
   T sigma, lambda, rho;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t p) const {
-    std::int64_t c[ND];
-    grid.coords(p, c);
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t b, const std::int64_t i,
+                                         const std::int64_t j) const {
+    const std::int64_t c[2] = {i, j};
+    apply((b * grid.n[0] + i) * grid.n[1] + j, c);
+  }
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t b, const std::int64_t k,
+                                         const std::int64_t i, const std::int64_t j) const {
+    const std::int64_t c[3] = {k, i, j};
+    apply(((b * grid.n[0] + k) * grid.n[1] + i) * grid.n[2] + j, c);
+  }
+  KOKKOS_INLINE_FUNCTION void apply(const std::int64_t p, const std::int64_t c[ND]) const {
     const T zp = z(p);
     T v[ND];
     T sq = T(0);
@@ -187,7 +203,19 @@ void run_tv(const Tensor<T>& y, double ths, const TVOptions& o,
   const Grid<ND> grid = make_grid<ND>(y.shape());
   // deepinv: sigma = 1 / tau / 2^(ndim - 1), the squared norm bound of D being 4 ND.
   const double sigma = 1.0 / o.tau / static_cast<double>(1 << (ND + 1));
-  const auto policy = impl::range(ExecutionSpace(), n);
+  // Iterate over (B C, [D,] H, W): coordinates without integer divisions, W fastest.
+  using Policy =
+      Kokkos::MDRangePolicy<ExecutionSpace,
+                            Kokkos::Rank<ND + 1, Kokkos::Iterate::Right, Kokkos::Iterate::Right>,
+                            Kokkos::IndexType<std::int64_t>>;
+  typename Policy::point_type lower, upper;
+  lower[0] = 0;
+  upper[0] = y.shape()[0] * y.shape()[1];
+  for (int i = 0; i < ND; ++i) {
+    lower[i + 1] = 0;
+    upper[i + 1] = grid.n[i];
+  }
+  const Policy policy(lower, upper);
   const TVPrimalStep<T, ND> primal{
       y.view(), x2, z, diff, u, grid, static_cast<T>(o.tau), static_cast<T>(o.rho)};
   const TVDualStep<T, ND> dual{

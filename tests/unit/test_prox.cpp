@@ -2,6 +2,8 @@
 // decrease, optimality), and the elementwise proximal operators against host loops.
 #include <kinv/optim/prox.hpp>
 
+#include <kinv/operators/inpainting.hpp>
+
 #include "../../examples/phantom.hpp"
 #include "reference_data.hpp"
 #include "test_helpers.hpp"
@@ -261,6 +263,16 @@ TYPED_TEST(ProxTest, WarmRestartStartsFromThePreviousSolution) {
   tv.reset();
   EXPECT_TRUE(test::bitwise_equal(tv(y), a));
   EXPECT_EQ(tv.last_iterations(), cold);
+  // A copy starts cold and does not share the original's state.
+  TVDenoiser<T> copy(tv);
+  EXPECT_TRUE(test::bitwise_equal(copy(y), a));
+  EXPECT_EQ(copy.last_iterations(), cold);
+  tv(y);
+  EXPECT_EQ(tv.last_iterations(), 3);
+  copy = TVDenoiser<T>(o);
+  copy = tv;
+  EXPECT_TRUE(test::bitwise_equal(copy(y), a));
+  EXPECT_EQ(copy.last_iterations(), cold);
 }
 
 TYPED_TEST(ProxTest, BadInput) {
@@ -351,6 +363,55 @@ TYPED_TEST(ProxTest, ProjectionsMatchHostLoops) {
     clipped += xv[i] < 0;
   }
   EXPECT_GT(clipped, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// As the proximal step of FISTA
+
+TEST(ProxTestDouble, FistaWithTVProxRecoversAnInpaintedPhantom) {
+  // min_x 1/2 ||M x - y||^2 + lambda TV(x), M a random pixel mask (||M|| = 1, step 1).
+  using T = double;
+  const Tensor<T> truth = examples::shepp_logan<T>(32, 32);
+  Inpainting<T> mask(Shape{1, 32, 32}, 0.5, 3);
+  const Tensor<T> y = mask.A(truth);
+  const double lambda = 0.02, gamma = 1.0;
+  TVDenoiser<T> prox;
+  auto objective = [&](const Tensor<T>& x) {
+    const auto r = to_vector(mask.A(x));
+    const auto yv = to_vector(y);
+    double e = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) e += 0.5 * (r[i] - yv[i]) * (r[i] - yv[i]);
+    return e + lambda * host_tv(x);
+  };
+  Tensor<T> x = mask.A_adjoint(y);
+  std::vector<T> xprev = to_vector(x);
+  Tensor<T> z = clone(x);
+  const double obj0 = objective(x);
+  double tk = 1, obj = obj0;
+  for (int k = 0; k < 30; ++k) {
+    // gradient step at z, then prox_{gamma lambda TV}
+    const auto g = to_vector(mask.A_adjoint(mask.A(z)));
+    const auto yv = to_vector(mask.A_adjoint(y));
+    auto zv = to_vector(z);
+    for (std::size_t i = 0; i < zv.size(); ++i) zv[i] -= gamma * (g[i] - yv[i]);
+    x = prox(from_vector<T>("v", truth.shape(), zv), T(gamma * lambda));
+    const auto xv = to_vector(x);
+    const double tn = 0.5 * (1 + std::sqrt(1 + 4 * tk * tk));
+    for (std::size_t i = 0; i < zv.size(); ++i) zv[i] = xv[i] + (tk - 1) / tn * (xv[i] - xprev[i]);
+    z = from_vector<T>("z", truth.shape(), zv);
+    tk = tn;
+    xprev = xv;
+    obj = objective(x);
+  }
+  EXPECT_LT(obj, 0.7 * obj0);
+  // Masked pixels filled in from their neighbours: closer to the phantom than M^T y.
+  const auto xv = to_vector(x), tv = to_vector(truth), y0 = to_vector(mask.A_adjoint(y));
+  double e_x = 0, e_0 = 0;
+  for (std::size_t i = 0; i < xv.size(); ++i) {
+    e_x += (xv[i] - tv[i]) * (xv[i] - tv[i]);
+    e_0 += (y0[i] - tv[i]) * (y0[i] - tv[i]);
+  }
+  EXPECT_LT(e_x, 0.7 * e_0);
 }
 
 // ---------------------------------------------------------------------------------------------

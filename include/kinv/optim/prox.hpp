@@ -38,11 +38,20 @@ struct TVOptions {
 /// depends on the shape only, so every process decides it identically for the same input.
 ///
 /// Calls reuse workspaces (sized to the largest input seen) and are not thread-safe: use one
-/// denoiser per concurrent caller.
+/// denoiser per concurrent caller. A copy has the same options and its own (empty) workspaces
+/// and warm-restart state.
 template <class T>
 class TVDenoiser {
  public:
   explicit TVDenoiser(const TVOptions& options = TVOptions());
+  TVDenoiser(const TVDenoiser& other) : m_options(other.m_options) {}
+  TVDenoiser(TVDenoiser&&) = default;
+  TVDenoiser& operator=(const TVDenoiser& other) {
+    if (this != &other) *this = TVDenoiser(other.m_options);
+    return *this;
+  }
+  TVDenoiser& operator=(TVDenoiser&&) = default;
+  ~TVDenoiser() = default;
 
   /// The denoised y, with the threshold of the options.
   Tensor<T> operator()(const Tensor<T>& y) const;
