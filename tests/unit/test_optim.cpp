@@ -730,7 +730,8 @@ TYPED_TEST(OptimTest, AdjointOverwritesGarbageInItsOutput) {
   Tensor<T> ref("ref", {2, n});
   op->A_adjoint(y, ref);
   for (T v : to_vector(x)) ASSERT_TRUE(std::isfinite(v));
-  EXPECT_TRUE(test::bitwise_equal(x, ref));
+  // Threaded backends sum the transpose with atomics: equal to rounding, not bitwise.
+  EXPECT_LT(test::max_abs_diff(x, ref), 50 * std::numeric_limits<T>::epsilon());
   fill(x, std::numeric_limits<T>::infinity());
   op->A_adjoint_A(op->A_adjoint(y), x);
   for (T v : to_vector(x)) ASSERT_TRUE(std::isfinite(v));
