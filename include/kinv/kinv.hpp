@@ -33,6 +33,7 @@
 #include <kinv/operators/mri.hpp>
 #endif
 
+#include <kinv/optim/data_fidelity.hpp>
 #include <kinv/optim/prox.hpp>
 
 #include <kinv/comm/communicator.hpp>
@@ -40,6 +41,8 @@
 
 #include <kinv/distributed/context.hpp>
 #include <kinv/distributed/factory_args.hpp>
+#include <kinv/distributed/data_fidelity.hpp>
+#include <kinv/distributed/distribute.hpp>
 #include <kinv/distributed/processing.hpp>
 #include <kinv/distributed/stacked_physics.hpp>
 #include <kinv/distributed/tiling.hpp>

@@ -1,5 +1,7 @@
 #include <kinv/distributed/context.hpp>
 
+#include <KokkosBlas1_scal.hpp>
+
 namespace kinv {
 
 DistributedContext::DistributedContext(int& argc, char**& argv, const ContextOptions& options)
@@ -74,5 +76,54 @@ std::uint64_t DistributedContext::rank_seed() const noexcept {
   const std::uint64_t base = m_options.seed ? *m_options.seed : 0;
   return m_options.seed_offset ? base + static_cast<std::uint64_t>(rank()) : base;
 }
+
+namespace {
+// Every rank's element count must match before MPI sees the buffers (else MPI would hang or
+// read out of bounds): agreed on first, with any local error.
+void agree_on_size(const comm::Communicator& c, const char* method, std::int64_t n,
+                   comm::Status status) {
+  const auto all = c.agree(status, {n});
+  for (std::size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0])
+      throw ShapeError(std::string("DistributedContext::") + method +
+                           ": element count differs across ranks (rank 0 vs rank " +
+                           std::to_string(r) + ")",
+                       std::to_string(all[0][0]), std::to_string(all[r][0]));
+}
+}  // namespace
+
+template <class T>
+void DistributedContext::all_reduce(const Tensor<T>& t, Reduce op) const {
+  comm::Status status;
+  comm::guarded(status, [&] {
+    if (op != Reduce::Sum && op != Reduce::Mean)
+      throw ValueError("DistributedContext::all_reduce: op must be sum or mean, got " +
+                       to_string(op));
+  });
+  agree_on_size(comm(), "all_reduce", t.size(), status);
+  comm().allreduce_sum(t.view());
+  if (op == Reduce::Mean) KokkosBlas::scal(t.view(), T(1) / static_cast<T>(size()), t.view());
+}
+
+template <class T>
+void DistributedContext::broadcast(const Tensor<T>& t, int root) const {
+  comm::Status status;
+  comm::guarded(status, [&] {
+    if (root < 0 || root >= size())
+      throw ValueError("DistributedContext::broadcast: root must be in [0, " +
+                       std::to_string(size()) + "), got " + std::to_string(root));
+  });
+  agree_on_size(comm(), "broadcast", t.size(), status);
+  comm::Requests requests;
+  Kokkos::View<T*, compat::HostPinnedSpace> stage;
+  if (!comm().gpu_aware()) stage = comm().staging<T>(5, t.size());
+  comm().ibcast(t.view(), root, requests, stage);
+  requests.wait();
+}
+
+template void DistributedContext::all_reduce<float>(const Tensor<float>&, Reduce) const;
+template void DistributedContext::all_reduce<double>(const Tensor<double>&, Reduce) const;
+template void DistributedContext::broadcast<float>(const Tensor<float>&, int) const;
+template void DistributedContext::broadcast<double>(const Tensor<double>&, int) const;
 
 }  // namespace kinv

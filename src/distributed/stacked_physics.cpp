@@ -1,9 +1,12 @@
 #include <kinv/distributed/stacked_physics.hpp>
+#include <kinv/optim/solvers.hpp>
+#include <kinv/optim/vector_ops.hpp>
 
 #include <KokkosBlas1_axpby.hpp>
 #include <KokkosBlas1_scal.hpp>
 
 #include <algorithm>
+#include <iostream>
 
 namespace kinv {
 
@@ -456,6 +459,96 @@ TensorList<T> DistributedStackedLinearPhysics<T>::A_A_adjoint(const TensorList<T
                                                               bool gather) const {
   const Tensor<T> x = A_adjoint(y, true, Reduce::Sum);
   return this->A(x, gather, Reduce::None);
+}
+
+template <class T>
+Tensor<T> DistributedStackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
+                                                       const DistributedDaggerOptions& o) const {
+  this->check_alive();
+  if (o.local_only) {
+    // Mean over operators of each operator's own pseudo-inverse: one reduction.
+    comm::Status status;
+    std::vector<Tensor<T>> local;
+    std::vector<std::int64_t> key;
+    comm::guarded(status, [&] {
+      local = this->local_slice("A_dagger", y);
+      for (const auto& t : local) put_shape(key, t.shape());
+    });
+    LeastSquaresOptions lo = o;
+    lo.verbose = false;
+    lo.info = nullptr;
+    auto local_shape = [&] {
+      const Shape s = local_operator(0).input_shape(local[0].shape());
+      for (std::size_t k = 1; k < local.size(); ++k) {
+        const Shape sk = local_operator(k).input_shape(local[k].shape());
+        if (sk != s)
+          throw ShapeError("A_dagger: pseudo-inverses must share a shape; operator " +
+                               std::to_string(this->m_local[k]) + "'s",
+                           s.to_string(), sk.to_string(), this->m_local[k]);
+      }
+      return s;
+    };
+    auto contribute = [&](const Tensor<T>& out) {
+      deep_copy(out, local_operator(0).A_dagger(local[0], lo));
+      for (std::size_t k = 1; k < local.size(); ++k)
+        KokkosBlas::axpy(T(1), local_operator(k).A_dagger(local[k], lo).view(), out.view());
+    };
+    return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Dagger, Reduce::Mean,
+                                       o.gather, key, local_shape, contribute, status);
+  }
+
+  // Global least squares through the distributed operators. Every vector the solver touches is
+  // replicated (gathered measurements, all-reduced images), so every rank runs the same
+  // iterations on the same numbers and takes the same branches.
+  {
+    comm::Status status;
+    comm::guarded(status, [&] {
+      if (static_cast<std::int64_t>(y.size()) != this->m_num)
+        throw ShapeError("A_dagger(local_only = false): number of measurements (all of them)",
+                         std::to_string(this->m_num), std::to_string(y.size()));
+    });
+    this->m_comm.check(status);
+  }
+  LeastSquaresOptions go = o;
+  go.verbose = o.verbose && this->m_comm.rank() == 0;
+  auto a = [&](const Tensor<T>& x) { return this->A(x, true, Reduce::None); };
+  auto at = [&](const TensorList<T>& v) { return A_adjoint(v, true, Reduce::Sum); };
+  auto ata = [&](const Tensor<T>& x) { return A_adjoint_A(x, true, Reduce::Sum); };
+  auto aat = [&](const TensorList<T>& v) { return A_A_adjoint(v, true); };
+  return least_squares<Tensor<T>, TensorList<T>>(a, at, ata, aat, y, go);
+}
+
+template <class T>
+T DistributedStackedLinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0,
+                                                     const DistributedSqnormOptions& o) const {
+  this->check_alive();
+  if (o.local_only) {
+    // sum_i ||A_i||^2 >= ||A||^2: each operator's power method, then one reduction.
+    std::vector<std::int64_t> key;
+    put_shape(key, x0.shape());
+    PowerOptions lo = o;
+    lo.verbose = false;
+    lo.info = nullptr;
+    auto local_shape = [&] { return Shape{1}; };
+    auto contribute = [&](const Tensor<T>& out) {
+      T sum = T(0);
+      for (std::size_t k = 0; k < this->m_ops.size(); ++k)
+        sum += local_operator(k).compute_sqnorm(x0, lo);
+      fill(out, sum);
+    };
+    const Tensor<T> r =
+        this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Sqnorm, Reduce::Sum,
+                                    o.gather, key, local_shape, contribute, comm::Status{});
+    if (r.size() == 0) return T(0);  // gather = false on a rank without operators
+    const T value = to_vector(r)[0];
+    if (o.verbose && o.gather && this->m_comm.rank() == 0)
+      std::cout << "kinv: local upper bound ||A||_2^2 <= " << value << "\n";
+    return value;
+  }
+  PowerOptions go = o;
+  go.verbose = o.verbose && this->m_comm.rank() == 0;
+  auto ata = [&](const Tensor<T>& x) { return A_adjoint_A(x, true, Reduce::Sum); };
+  return power_method<T>(ata, x0, go);
 }
 
 template class DistributedStackedPhysics<float>;

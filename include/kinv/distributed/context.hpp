@@ -4,6 +4,7 @@
 #pragma once
 
 #include <kinv/comm/communicator.hpp>
+#include <kinv/comm/gather.hpp>
 #include <kinv/core/types.hpp>
 
 #include <cstdint>
@@ -60,6 +61,13 @@ class DistributedContext {
   std::uint64_t rank_seed() const noexcept;
 
   void barrier() const { comm().barrier(); }
+  /// In place over ranks: t <- the sum (Reduce::Sum) or mean (Reduce::Mean) of every rank's t
+  /// (deepinv's all_reduce). Collective; t must have the same size on every rank.
+  template <class T>
+  void all_reduce(const Tensor<T>& t, Reduce op = Reduce::Sum) const;
+  /// In place: t <- rank `root`'s t (deepinv's broadcast). Collective.
+  template <class T>
+  void broadcast(const Tensor<T>& t, int root = 0) const;
   /// Frees the communicator and finalises what this context started; later use of objects
   /// built on it throws StateError. Called by the destructor; safe to call twice.
   void finalize();
@@ -81,5 +89,10 @@ class DistributedContext {
   bool m_finalized = false;
   int m_previous_rank = -1;
 };
+
+extern template void DistributedContext::all_reduce<float>(const Tensor<float>&, Reduce) const;
+extern template void DistributedContext::all_reduce<double>(const Tensor<double>&, Reduce) const;
+extern template void DistributedContext::broadcast<float>(const Tensor<float>&, int) const;
+extern template void DistributedContext::broadcast<double>(const Tensor<double>&, int) const;
 
 }  // namespace kinv

@@ -11,6 +11,7 @@
 #include <kinv/comm/gather.hpp>
 #include <kinv/distributed/context.hpp>
 #include <kinv/distributed/factory_args.hpp>
+#include <kinv/optim/options.hpp>
 #include <kinv/physics/physics.hpp>
 
 #include <functional>
@@ -113,7 +114,21 @@ class DistributedStackedPhysics {
                             PhysicsFactory<T> factory, FactoryArgs<T> kwargs,
                             const DistributedOptions& options, bool require_linear);
 
-  enum class Method { A = 0, Forward, AdjointSum, Vjp, AdjointA, Count };
+  template <class>
+  friend class DistributedDataFidelity;
+
+  enum class Method {
+    A = 0,
+    Forward,
+    AdjointSum,
+    Vjp,
+    AdjointA,
+    Dagger,
+    Sqnorm,
+    Fidelity,
+    FidelityGrad,
+    Count
+  };
 
   /// Collective sum (or mean) over operators of per-operator results of one shape.
   /// `local_key` identifies this rank's inputs (cached agreement is reused while it is
@@ -158,6 +173,27 @@ class DistributedStackedPhysics {
   mutable Tensor<T> m_workspace;
 };
 
+/// Options of DistributedStackedLinearPhysics::A_dagger (deepinv's keyword arguments).
+struct DistributedDaggerOptions : LeastSquaresOptions {
+  /// true: the mean over operators of each operator's own pseudo-inverse A_i^+ y_i (one
+  /// reduction; an approximation of the stack's pseudo-inverse). false: the least-squares
+  /// solution of the whole stack with `solver`, through the distributed A, A^T, A^T A, A A^T
+  /// (communication at every iteration).
+  bool local_only = true;
+  /// local_only only: false returns this rank's partial sum without communicating.
+  bool gather = true;
+};
+
+/// Options of DistributedStackedLinearPhysics::compute_sqnorm.
+struct DistributedSqnormOptions : PowerOptions {
+  /// true: the sum of the operators' own squared norms, sum_i ||A_i||^2, an UPPER BOUND of
+  /// ||A||^2 = ||sum_i A_i^T A_i|| (one reduction). false: the power method on the distributed
+  /// A^T A (one all-reduce per iteration): ||A||^2 itself.
+  bool local_only = true;
+  /// local_only only: false returns this rank's partial sum without communicating.
+  bool gather = true;
+};
+
 /// A distributed stack of linear operators: adds the adjoint and the products built from it,
 /// each computed locally and summed over ranks with one all-reduce.
 template <class T>
@@ -193,6 +229,14 @@ class DistributedStackedLinearPhysics : public DistributedStackedPhysics<T> {
   Tensor<T> A_adjoint_A(const Tensor<T>& x, bool gather = true, Reduce reduce = Reduce::Sum) const;
   /// [A_i (sum_j A_j^T y_j)]_i: the adjoint is always global; `gather` applies to the A step.
   TensorList<T> A_A_adjoint(const TensorList<T>& y, bool gather = true) const;
+
+  /// Pseudo-inverse: see DistributedDaggerOptions. With local_only = false `y` must hold all N
+  /// measurements; the solver's record goes to `options.info` when set, and `verbose` prints
+  /// on rank 0 only. Collective.
+  Tensor<T> A_dagger(const TensorList<T>& y, const DistributedDaggerOptions& options = {}) const;
+  /// Squared spectral norm: see DistributedSqnormOptions. `x0` gives the input shape (its
+  /// values are not used); the power method starts from the same seeded vector on every rank.
+  T compute_sqnorm(const Tensor<T>& x0, const DistributedSqnormOptions& options = {}) const;
 };
 
 extern template class DistributedStackedPhysics<float>;

@@ -25,6 +25,13 @@ class StackedPhysics {
   std::int64_t num_operators() const noexcept { return static_cast<std::int64_t>(m_ops.size()); }
   Physics<T>& operator[](std::int64_t i) const { return *m_ops.at(static_cast<std::size_t>(i)); }
 
+  /// Hands the operators over (in index order) and leaves the stack empty.
+  std::vector<std::unique_ptr<Physics<T>>> release() {
+    auto out = std::move(m_ops);
+    m_ops.clear();
+    return out;
+  }
+
   /// Every operator's A(x), in index order.
   TensorList<T> A(const Tensor<T>& x) const;
   /// Every operator's forward(x) = S(N(A x)), in index order.

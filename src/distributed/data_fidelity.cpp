@@ -1,0 +1,144 @@
+#include <kinv/distributed/data_fidelity.hpp>
+
+#include <KokkosBlas1_axpby.hpp>
+
+namespace kinv {
+
+namespace {
+constexpr std::int64_t tag_fidelity = 0x66696465;  // "fide"
+
+void check_reduction(Reduce r) {
+  if (r != Reduce::Sum && r != Reduce::Mean)
+    throw ValueError("DistributedDataFidelity: reduction must be sum or mean, got " + to_string(r));
+}
+}  // namespace
+
+template <class T>
+DistributedDataFidelity<T>::DistributedDataFidelity(DistributedContext& ctx,
+                                                    std::shared_ptr<const DataFidelity<T>> fidelity,
+                                                    Reduce reduction)
+    : m_comm(ctx.comm()), m_reduction(reduction), m_shared(std::move(fidelity)) {
+  comm::Status status;
+  comm::guarded(status, [&] {
+    check_reduction(reduction);
+    if (!m_shared) throw ValueError("DistributedDataFidelity: no data fidelity given");
+  });
+  m_comm.check(status);
+}
+
+template <class T>
+DistributedDataFidelity<T>::DistributedDataFidelity(DistributedContext& ctx,
+                                                    DataFidelityFactory<T> factory,
+                                                    std::int64_t num_operators,
+                                                    FactoryArgs<T> kwargs, Reduce reduction, int)
+    : m_comm(ctx.comm()), m_reduction(reduction), m_num(num_operators) {
+  comm::Status status;
+  comm::guarded(status, [&] {
+    check_reduction(reduction);
+    if (num_operators < 1)
+      throw ValueError("DistributedDataFidelity: num_operators must be >= 1 with a factory, got " +
+                       std::to_string(num_operators));
+    m_local_indices = ctx.local_indices(num_operators);
+  });
+  kwargs.broadcast_from_root(m_comm);
+  for (std::int64_t i : m_local_indices) {
+    comm::guarded(status, [&] {
+      auto f = factory(i, ctx.device(), kwargs);
+      if (!f) throw ValueError("the data-fidelity factory returned nothing", i);
+      m_local.push_back(std::move(f));
+    });
+    if (!status.ok && status.operator_index < 0) status.operator_index = i;
+  }
+  const auto all = m_comm.agree(status, {tag_fidelity, num_operators});
+  for (std::size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0])
+      throw ValueError("DistributedDataFidelity: num_operators differs across ranks (rank 0: " +
+                       std::to_string(all[0][1]) + ", rank " + std::to_string(r) + ": " +
+                       std::to_string(all[r].size() > 1 ? all[r][1] : -1) + ")");
+}
+
+template <class T>
+const DataFidelity<T>& DistributedDataFidelity<T>::fidelity(std::size_t k) const {
+  return m_shared ? *m_shared : *m_local.at(k);
+}
+
+template <class T>
+void DistributedDataFidelity<T>::check_physics(
+    const char* method, const DistributedStackedLinearPhysics<T>& physics) const {
+  if (m_shared) return;
+  // Same number of operators and the same round-robin ownership on every rank: checked on
+  // every rank alike, so all ranks throw together.
+  if (physics.num_operators() != m_num || physics.local_indices() != m_local_indices)
+    throw ValueError(std::string("DistributedDataFidelity::") + method + ": built for " +
+                     std::to_string(m_num) + " operators, the physics has " +
+                     std::to_string(physics.num_operators()));
+}
+
+template <class T>
+Tensor<T> DistributedDataFidelity<T>::fn(const Tensor<T>& x, const TensorList<T>& y,
+                                         const DistributedStackedLinearPhysics<T>& physics,
+                                         bool gather) const {
+  using Method = typename DistributedStackedPhysics<T>::Method;
+  comm::Status status;
+  std::vector<Tensor<T>> local;
+  std::vector<std::int64_t> key;
+  comm::guarded(status, [&] {
+    check_physics("fn", physics);
+    local = physics.local_slice("DistributedDataFidelity::fn", y);
+    key.push_back(x.rank());
+    for (int d = 0; d < x.rank(); ++d) key.push_back(x.shape()[d]);
+    if (x.rank() < 1) throw ShapeError("DistributedDataFidelity::fn: x", "(B, ...)", "a scalar");
+  });
+  auto local_shape = [&] { return Shape{x.shape()[0]}; };
+  auto contribute = [&](const Tensor<T>& out) {
+    fill(out, T(0));
+    for (std::size_t k = 0; k < local.size(); ++k) {
+      const auto& op = physics.local_operator(k);
+      const Shape s = op.output_shape(x.shape());
+      if (m_ax.shape() != s || m_ax.data() == nullptr)
+        m_ax = Tensor<T>::uninitialized("kinv::DistributedDataFidelity::Ax", s);
+      op.A(x, m_ax);
+      fidelity(k).d().fn_add(m_ax, local[k], out);
+    }
+  };
+  return physics.reduce_over_operators(Method::Fidelity, m_reduction, gather, key, local_shape,
+                                       contribute, status);
+}
+
+template <class T>
+Tensor<T> DistributedDataFidelity<T>::grad(const Tensor<T>& x, const TensorList<T>& y,
+                                           const DistributedStackedLinearPhysics<T>& physics,
+                                           bool gather) const {
+  using Method = typename DistributedStackedPhysics<T>::Method;
+  comm::Status status;
+  std::vector<Tensor<T>> local;
+  std::vector<std::int64_t> key;
+  comm::guarded(status, [&] {
+    check_physics("grad", physics);
+    local = physics.local_slice("DistributedDataFidelity::grad", y);
+    key.push_back(x.rank());
+    for (int d = 0; d < x.rank(); ++d) key.push_back(x.shape()[d]);
+  });
+  auto local_shape = [&] { return x.shape(); };
+  auto contribute = [&](const Tensor<T>& out) {
+    for (std::size_t k = 0; k < local.size(); ++k) {
+      const auto& op = physics.local_operator(k);
+      const Shape s = op.output_shape(x.shape());
+      if (m_ax.shape() != s || m_ax.data() == nullptr)
+        m_ax = Tensor<T>::uninitialized("kinv::DistributedDataFidelity::Ax", s);
+      op.A(x, m_ax);
+      fidelity(k).d().grad(m_ax, local[k], m_ax);  // in place: grad d(A_i x, y_i)
+      if (k == 0)
+        op.A_vjp(x, m_ax, out);
+      else
+        op.A_adjoint_add(m_ax, out);
+    }
+  };
+  return physics.reduce_over_operators(Method::FidelityGrad, m_reduction, gather, key, local_shape,
+                                       contribute, status);
+}
+
+template class DistributedDataFidelity<float>;
+template class DistributedDataFidelity<double>;
+
+}  // namespace kinv
