@@ -7,6 +7,23 @@ namespace kinv {
 namespace {
 constexpr std::int64_t tag_fidelity = 0x66696465;  // "fide"
 
+// The cache key of a call: x's shape (the result's shape depends on nothing else).
+std::vector<std::int64_t> shape_key(const Shape& s) {
+  std::vector<std::int64_t> key{s.rank()};
+  for (int d = 0; d < s.rank(); ++d) key.push_back(s[d]);
+  return key;
+}
+
+// ws <- A x, (re)allocating the workspace when the measurement shape changes.
+template <class T>
+const Tensor<T>& apply_into(const LinearPhysics<T>& op, const Tensor<T>& x, Tensor<T>& ws) {
+  const Shape s = op.output_shape(x.shape());
+  if (ws.shape() != s || ws.data() == nullptr)
+    ws = Tensor<T>::uninitialized("kinv::DistributedDataFidelity::Ax", s);
+  op.A(x, ws);
+  return ws;
+}
+
 void check_reduction(Reduce r) {
   if (r != Reduce::Sum && r != Reduce::Mean)
     throw ValueError("DistributedDataFidelity: reduction must be sum or mean, got " + to_string(r));
@@ -85,20 +102,14 @@ Tensor<T> DistributedDataFidelity<T>::fn(const Tensor<T>& x, const TensorList<T>
   comm::guarded(status, [&] {
     check_physics("fn", physics);
     local = physics.local_slice("DistributedDataFidelity::fn", y);
-    key.push_back(x.rank());
-    for (int d = 0; d < x.rank(); ++d) key.push_back(x.shape()[d]);
+    key = shape_key(x.shape());
     if (x.rank() < 1) throw ShapeError("DistributedDataFidelity::fn: x", "(B, ...)", "a scalar");
   });
   auto local_shape = [&] { return Shape{x.shape()[0]}; };
   auto contribute = [&](const Tensor<T>& out) {
     fill(out, T(0));
     for (std::size_t k = 0; k < local.size(); ++k) {
-      const auto& op = physics.local_operator(k);
-      const Shape s = op.output_shape(x.shape());
-      if (m_ax.shape() != s || m_ax.data() == nullptr)
-        m_ax = Tensor<T>::uninitialized("kinv::DistributedDataFidelity::Ax", s);
-      op.A(x, m_ax);
-      fidelity(k).d().fn_add(m_ax, local[k], out);
+      fidelity(k).d().fn_add(apply_into(physics.local_operator(k), x, m_ax), local[k], out);
     }
   };
   return physics.reduce_over_operators(Method::Fidelity, m_reduction, gather, key, local_shape,
@@ -116,17 +127,13 @@ Tensor<T> DistributedDataFidelity<T>::grad(const Tensor<T>& x, const TensorList<
   comm::guarded(status, [&] {
     check_physics("grad", physics);
     local = physics.local_slice("DistributedDataFidelity::grad", y);
-    key.push_back(x.rank());
-    for (int d = 0; d < x.rank(); ++d) key.push_back(x.shape()[d]);
+    key = shape_key(x.shape());
   });
   auto local_shape = [&] { return x.shape(); };
   auto contribute = [&](const Tensor<T>& out) {
     for (std::size_t k = 0; k < local.size(); ++k) {
       const auto& op = physics.local_operator(k);
-      const Shape s = op.output_shape(x.shape());
-      if (m_ax.shape() != s || m_ax.data() == nullptr)
-        m_ax = Tensor<T>::uninitialized("kinv::DistributedDataFidelity::Ax", s);
-      op.A(x, m_ax);
+      apply_into(op, x, m_ax);
       fidelity(k).d().grad(m_ax, local[k], m_ax);  // in place: grad d(A_i x, y_i)
       if (k == 0)
         op.A_vjp(x, m_ax, out);
