@@ -2,60 +2,23 @@
 // STREAM-style triad measured in this binary at start-up (context key triad_GBps).
 //
 //   kinv_bench_kernels --benchmark_out=kernels.json --benchmark_out_format=json
-#include <kinv/kinv.hpp>
+#include "bench_common.hpp"
 
-#include <benchmark/benchmark.h>
-
-#include <algorithm>
-#include <chrono>
 #include <string>
 
 namespace {
 
 double g_triad_gbps = 0;
 
-template <class T>
-struct Triad {
-  Kokkos::View<T*, kinv::MemorySpace> a;
-  Kokkos::View<const T*, kinv::MemorySpace> b, c;
-  T s;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { a(i) = b(i) + s * c(i); }
-};
-
-// Best of several triads a = b + s c on 2^25 doubles (768 MiB moved per run).
-double measure_triad() {
-  const std::int64_t n = std::int64_t(1) << 25;
-  Kokkos::View<double*, kinv::MemorySpace> a("a", n), b("b", n), c("c", n);
-  Kokkos::deep_copy(b, 1.0);
-  Kokkos::deep_copy(c, 2.0);
-  double best = 0;
-  for (int r = 0; r < 6; ++r) {
-    Kokkos::fence();
-    const auto t0 = std::chrono::steady_clock::now();
-    Kokkos::parallel_for("kinv::bench::triad", kinv::impl::range(kinv::ExecutionSpace(), n),
-                         Triad<double>{a, b, c, 3.0});
-    Kokkos::fence();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, 3.0 * n * sizeof(double) / s * 1e-9);
-  }
-  return best;
-}
-
 void report(benchmark::State& state, double bytes_per_call) {
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes_per_call * state.iterations()));
-  state.counters["GBps"] =
-      benchmark::Counter(bytes_per_call * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
-  state.counters["triad_fraction"] = benchmark::Counter(
-      bytes_per_call * 1e-9 * state.iterations() / g_triad_gbps, benchmark::Counter::kIsRate);
+  kinv::bench::report_bandwidth(state, bytes_per_call, g_triad_gbps);
 }
 
 void BM_Triad(benchmark::State& state) {
   const std::int64_t n = state.range(0);
   Kokkos::View<double*, kinv::MemorySpace> a("a", n), b("b", n), c("c", n);
   for (auto _ : state) {
-    Kokkos::parallel_for("kinv::bench::triad", kinv::impl::range(kinv::ExecutionSpace(), n),
-                         Triad<double>{a, b, c, 3.0});
-    Kokkos::fence();
+    kinv::bench::triad_once(a, b, c);
   }
   report(state, 3.0 * n * sizeof(double));
 }
@@ -162,10 +125,8 @@ BENCHMARK_TEMPLATE(BM_CompressedSensing, double)
 int main(int argc, char** argv) {
   Kokkos::ScopeGuard kokkos(argc, argv);
   benchmark::Initialize(&argc, argv);
-  g_triad_gbps = measure_triad();
-  benchmark::AddCustomContext("triad_GBps", std::to_string(g_triad_gbps));
-  benchmark::AddCustomContext("kokkos_backend", kinv::ExecutionSpace::name());
-  benchmark::AddCustomContext("kinv_version", KINV_VERSION_STRING);
+  g_triad_gbps = kinv::bench::measure_triad_gbps();
+  kinv::bench::add_context("kinv", g_triad_gbps, 1);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
