@@ -1,0 +1,181 @@
+// Communication benchmarks: each gather strategy of a distributed stack, and its reduction,
+// against the raw MPI collective moving the same bytes, from 4 KiB to 64 MiB.
+//
+//   mpiexec -n 2 kinv_bench_comm --benchmark_out=comm.json --benchmark_out_format=json
+//
+// The stack has one operator per rank whose kernels do nothing, so only assembly is timed:
+//   comm/<strategy>/<bytes>/ranks:<P>   strategy in naive, concatenated, broadcast (A, every rank
+//                                       receives all P results, `bytes` in total) and reduce
+//                                       (A_adjoint: a sum of `bytes` over the ranks)
+//   comm/raw_allgatherv|raw_bcast_loop|raw_allreduce/<bytes>/ranks:<P>
+//                                       MPI_Allgatherv, one blocking MPI_Bcast per operator from
+//                                       its owner, MPI_Allreduce, on buffers of the same sizes
+// real_time is the median over calls of the slowest rank's time; first_call_us is the first call
+// of a new stack (layout agreement and buffer allocation included). mpi_calls_per_call,
+// metadata_calls_per_call and status_calls_per_call count the steady-state MPI calls (see
+// bench_mpi.hpp for the classes).
+#include "bench_mpi.hpp"
+
+#include <memory>
+#include <string>
+
+namespace {
+
+using T = float;
+
+/// A linear operator from Shape{n} to Shape{n} whose kernels do nothing.
+class NullOperator : public kinv::LinearPhysics<T> {
+ public:
+  explicit NullOperator(std::int64_t n) : m_n(n) {}
+  std::string name() const override { return "NullOperator"; }
+  kinv::Shape output_shape(const kinv::Shape&) const override { return kinv::Shape{m_n}; }
+  kinv::Shape input_shape(const kinv::Shape&) const override { return kinv::Shape{m_n}; }
+
+ protected:
+  void apply_A(const kinv::Tensor<T>&, const kinv::Tensor<T>&) const override {}
+  void apply_A_adjoint(const kinv::Tensor<T>&, const kinv::Tensor<T>&, bool) const override {}
+
+ private:
+  std::int64_t m_n;
+};
+
+kinv::DistributedContext* g_ctx = nullptr;
+
+int iterations_for(std::int64_t bytes) {
+  const std::int64_t it = (std::int64_t(256) << 20) / bytes;
+  return static_cast<int>(std::max<std::int64_t>(10, std::min<std::int64_t>(200, it)));
+}
+
+void record(benchmark::State& state, std::int64_t bytes, double first_s,
+            const std::vector<double>& times, const kinv::bench::MpiCounts* counts,
+            int iterations) {
+  const double t = kinv::bench::median(times);
+  state.SetIterationTime(t);
+  state.counters["bytes"] = static_cast<double>(bytes);
+  state.counters["ranks"] = g_ctx->size();
+  state.counters["first_call_us"] = first_s * 1e6;
+  state.counters["GBps"] = static_cast<double>(bytes) / t * 1e-9;
+  if (counts == nullptr) return;  // the raw collectives' calls are not counted
+  state.counters["mpi_calls_per_call"] = static_cast<double>(counts->total()) / iterations;
+  state.counters["metadata_calls_per_call"] = static_cast<double>(counts->metadata) / iterations;
+  state.counters["status_calls_per_call"] = static_cast<double>(counts->status) / iterations;
+}
+
+// kinv's strategies (gather) or its reduction (reduce = true) on a fresh stack.
+void BM_Strategy(benchmark::State& state, kinv::GatherStrategy strategy, bool reduce,
+                 std::int64_t bytes) {
+  const int P = g_ctx->size();
+  const std::int64_t n = reduce ? bytes / std::int64_t(sizeof(T))
+                                : std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  for (auto _ : state) {
+    kinv::DistributedOptions opts;
+    opts.gather_strategy = strategy;
+    kinv::DistributedStackedLinearPhysics<T> A(
+        *g_ctx, P, [n](std::int64_t) { return std::make_unique<NullOperator>(n); }, opts);
+    kinv::Tensor<T> x("x", kinv::Shape{n});
+    kinv::TensorList<T> y;
+    kinv::Tensor<T> z;
+    const int iters = iterations_for(bytes);
+    double first = 0;
+    std::vector<double> times;
+    if (reduce) {
+      y = A.A(x);
+      first = kinv::bench::slowest_times(1, [&] { z = A.A_adjoint(y); })[0];
+      kinv::bench::reset_mpi_counts();
+      times = kinv::bench::slowest_times(iters, [&] { z = A.A_adjoint(y); });
+    } else {
+      first = kinv::bench::slowest_times(1, [&] { y = A.A(x); })[0];
+      kinv::bench::reset_mpi_counts();
+      times = kinv::bench::slowest_times(iters, [&] { y = A.A(x); });
+    }
+    record(state, bytes, first, times, &kinv::bench::mpi_counts(), iters);
+  }
+}
+
+enum class Raw { Allgatherv, BcastLoop, Allreduce };
+
+// The raw MPI collective on plain buffers of the same sizes (device buffers when MPI takes
+// device pointers, host buffers otherwise).
+void BM_Raw(benchmark::State& state, Raw kind, std::int64_t bytes) {
+  const int P = g_ctx->size();
+  const bool device = g_ctx->comm().gpu_aware();
+  const std::int64_t n = kind == Raw::Allreduce
+                             ? bytes / std::int64_t(sizeof(T))
+                             : std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  const std::int64_t total = kind == Raw::Allreduce ? n : n * P;
+  Kokkos::View<T*, kinv::MemorySpace> dsend("send", n), drecv("recv", total);
+  Kokkos::View<T*, Kokkos::HostSpace> hsend("send", n), hrecv("recv", total);
+  T* send = device ? dsend.data() : hsend.data();
+  T* recv = device ? drecv.data() : hrecv.data();
+  std::vector<int> counts(P, static_cast<int>(n)), displs(P);
+  for (int r = 0; r < P; ++r) displs[r] = static_cast<int>(r * n);
+  auto call = [&] {
+    switch (kind) {
+      case Raw::Allgatherv:
+        MPI_Allgatherv(send, static_cast<int>(n), MPI_FLOAT, recv, counts.data(), displs.data(),
+                       MPI_FLOAT, MPI_COMM_WORLD);
+        break;
+      case Raw::BcastLoop:
+        for (int r = 0; r < P; ++r)
+          MPI_Bcast(recv + displs[r], static_cast<int>(n), MPI_FLOAT, r, MPI_COMM_WORLD);
+        break;
+      case Raw::Allreduce:
+        MPI_Allreduce(MPI_IN_PLACE, recv, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        break;
+    }
+  };
+  for (auto _ : state) {
+    const int iters = iterations_for(bytes);
+    const double first = kinv::bench::slowest_times(1, call)[0];
+    const auto times = kinv::bench::slowest_times(iters, call);
+    record(state, bytes, first, times, nullptr, iters);
+  }
+}
+
+void register_all(int P) {
+  const std::string ranks = "/ranks:" + std::to_string(P);
+  for (std::int64_t bytes = 4096; bytes <= (std::int64_t(64) << 20); bytes *= 4) {
+    const std::string b = "/" + std::to_string(bytes);
+    for (auto s : {kinv::GatherStrategy::Naive, kinv::GatherStrategy::Concatenated,
+                   kinv::GatherStrategy::Broadcast})
+      benchmark::RegisterBenchmark(("comm/" + kinv::to_string(s) + b + ranks).c_str(),
+                                   [=](benchmark::State& st) { BM_Strategy(st, s, false, bytes); })
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("comm/reduce" + b + ranks).c_str(),
+                                 [=](benchmark::State& st) {
+                                   BM_Strategy(st, kinv::GatherStrategy::Concatenated, true, bytes);
+                                 })
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+    const std::pair<const char*, Raw> raws[] = {{"raw_allgatherv", Raw::Allgatherv},
+                                                {"raw_bcast_loop", Raw::BcastLoop},
+                                                {"raw_allreduce", Raw::Allreduce}};
+    for (const auto& [name, kind] : raws)
+      benchmark::RegisterBenchmark(("comm/" + std::string(name) + b + ranks).c_str(),
+                                   [=](benchmark::State& st) { BM_Raw(st, kind, bytes); })
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  kinv::bench::initialize(argc, argv);
+  {
+    kinv::DistributedContext ctx;
+    g_ctx = &ctx;
+    kinv::bench::add_context("kinv", kinv::bench::measure_triad_gbps(3), ctx.size());
+    benchmark::AddCustomContext("mpi_library", ctx.comm().library_version());
+    benchmark::AddCustomContext("gpu_aware_mpi", ctx.comm().gpu_aware() ? "yes" : "no");
+    register_all(ctx.size());
+    kinv::bench::run_benchmarks();
+    g_ctx = nullptr;
+  }
+  kinv::bench::finalize();
+  return 0;
+}
