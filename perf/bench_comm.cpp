@@ -11,7 +11,9 @@
 //                                       MPI_Allgatherv, one blocking MPI_Bcast per operator from
 //                                       its owner, MPI_Allreduce, on buffers of the same sizes
 // real_time is the median over calls of the slowest rank's time; first_call_us is the first call
-// of a new stack (layout agreement and buffer allocation included). mpi_calls_per_call,
+// of a new stack (layout agreement and buffer allocation included); the steady state starts at
+// the third call (the second allocates the other half of the double buffer). allocs_per_call
+// counts Kokkos allocations in the steady state; mpi_calls_per_call,
 // metadata_calls_per_call and status_calls_per_call count the steady-state MPI calls (see
 // bench_mpi.hpp for the classes).
 #include "bench_mpi.hpp"
@@ -77,17 +79,25 @@ void BM_Strategy(benchmark::State& state, kinv::GatherStrategy strategy, bool re
     kinv::Tensor<T> z;
     const int iters = iterations_for(bytes);
     double first = 0;
+    std::int64_t allocs = 0;
     std::vector<double> times;
     if (reduce) {
       y = A.A(x);
       first = kinv::bench::slowest_times(1, [&] { z = A.A_adjoint(y); })[0];
+      z = A.A_adjoint(y);  // allocates the other half of the double buffer
       kinv::bench::reset_mpi_counts();
+      allocs = kinv::bench::AllocationCounter::allocations();
       times = kinv::bench::slowest_times(iters, [&] { z = A.A_adjoint(y); });
     } else {
       first = kinv::bench::slowest_times(1, [&] { y = A.A(x); })[0];
+      y = A.A(x);
       kinv::bench::reset_mpi_counts();
+      allocs = kinv::bench::AllocationCounter::allocations();
       times = kinv::bench::slowest_times(iters, [&] { y = A.A(x); });
     }
+    allocs = kinv::bench::AllocationCounter::allocations() - allocs;
+    state.counters["allocs_per_call"] =
+        kinv::bench::max_over_ranks(static_cast<double>(allocs) / iters);
     record(state, bytes, first, times, &kinv::bench::mpi_counts(), iters);
   }
 }

@@ -99,6 +99,29 @@ struct MaxStatusWord {
   }
 };
 
+// One status word written or read. On host-accessible memory this is a plain store or load
+// after a fence (no kernel, no copy); on a device, a one-element deep_copy.
+template <class T>
+void write_word(const Buffer<T>& buf, std::int64_t at, T word) {
+  if constexpr (memory_is_host_accessible) {
+    ExecutionSpace().fence();
+    buf(at) = word;
+  } else {
+    Kokkos::deep_copy(Kokkos::subview(buf, at), word);
+  }
+}
+
+template <class T>
+T read_word(const Buffer<T>& buf, std::int64_t at) {
+  if constexpr (memory_is_host_accessible) {
+    return buf(at);
+  } else {
+    T w = 0;
+    Kokkos::deep_copy(w, Kokkos::subview(buf, at));
+    return w;
+  }
+}
+
 template <class T>
 void build_results(const GatherLayout& L, const Buffer<T>& recv, TensorList<T>& out) {
   out.clear();
@@ -155,11 +178,17 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
     }
     if (!status.ok) word = 2;
   }
-  Kokkos::deep_copy(Kokkos::subview(base, L.displs[me] - shift + L.counts[me] - 1),
-                    static_cast<T>(word));
+  write_word(base, L.displs[me] - shift + L.counts[me] - 1, static_cast<T>(word));
   if (P > 1) m_comm.allgatherv(base, recv, L.counts, L.displs);
 
   // Every rank reads the same status words, so every rank returns the same verdict.
+  T worst = 0;
+  if constexpr (memory_is_host_accessible) {
+    for (int r = 0; r < P; ++r) worst = std::max(worst, recv(L.displs[r] + L.counts[r] - 1));
+    if (worst != T(0)) return false;
+    build_results(L, recv, out);
+    return true;
+  }
   std::vector<std::int64_t> want(static_cast<std::size_t>(P));
   for (int r = 0; r < P; ++r) want[r] = L.displs[r] + L.counts[r] - 1;
   if (want != m_word_at_host) {
@@ -170,7 +199,6 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
     for (int r = 0; r < P; ++r) h(r) = want[r];
     Kokkos::deep_copy(m_word_at, h);
   }
-  T worst = 0;
   Kokkos::parallel_reduce("kinv::gather::status", Kokkos::RangePolicy<ExecutionSpace>(0, P),
                           MaxStatusWord<T>{recv, m_word_at}, Kokkos::Max<T>(worst));
   if (worst != T(0)) return false;
@@ -340,11 +368,9 @@ bool GatherEngine<T>::allreduce(const Shape& shape, bool deviate,
     if (!status.ok) word = 2;
   }
   if (!wrote || word != 0) Kokkos::deep_copy(result.view(), T(0));
-  Kokkos::deep_copy(Kokkos::subview(buf, n), static_cast<T>(word));
+  write_word(buf, n, static_cast<T>(word));
   m_comm.allreduce_sum(buf);
-  T total_word = 0;
-  Kokkos::deep_copy(total_word, Kokkos::subview(buf, n));
-  if (total_word != T(0)) return false;
+  if (read_word(buf, n) != T(0)) return false;
   out = result;
   return true;
 }
