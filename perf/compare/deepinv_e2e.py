@@ -224,6 +224,7 @@ def main():
                     "host_name": socket.gethostname(),
                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     "num_cpus": os.cpu_count(),
+                    "load_avg": list(os.getloadavg()),
                     "backend": "torch-cpu (gloo)",
                     "ranks": str(world),
                     "threads_per_rank": str(threads),
