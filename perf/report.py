@@ -37,6 +37,13 @@ TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 KERNEL_RE = re.compile(r"^BM_([A-Za-z0-9_]+?)(?:<(float|double)>)?((?:/[^/]+)*?)(?:/real_time)?$")
 COMM_RE = re.compile(r"^comm/([A-Za-z_]+)/(\d+)/ranks:(\d+)$")
 E2E_RE = re.compile(r"^e2e/([^/]+)/([^/]+)/ranks:(\d+)$")
+# Suffixes Google Benchmark appends to names set with Iterations(), UseManualTime(), UseRealTime().
+SUFFIX_RE = re.compile(r"(?:/(?:iterations:\d+|manual_time|real_time|repeats:\d+))+$")
+
+
+def base_name(name):
+    """The benchmark's name without the suffixes Google Benchmark appends."""
+    return SUFFIX_RE.sub("", name)
 
 # Each gather/reduce strategy and the raw MPI pattern it is compared with.
 RAW_OF = {
@@ -106,10 +113,10 @@ def load(paths):
         if medians:
             for b in medians:
                 b = dict(b)
-                b["name"] = b.get("run_name", b["name"].rsplit("_median", 1)[0])
+                b["name"] = base_name(b.get("run_name", b["name"].rsplit("_median", 1)[0]))
                 records.append(Record(b, context, path))
         else:
-            records += [Record(b, context, path) for b in benches
+            records += [Record(dict(b, name=base_name(b["name"])), context, path) for b in benches
                         if b.get("run_type", "iteration") == "iteration"
                         and not b.get("error_occurred")]
     return records

@@ -1,6 +1,7 @@
 // The MPI side of kinv::comm::Communicator (and a single-process stand-in without MPI).
 #include <kinv/comm/communicator.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -477,6 +478,57 @@ std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
 #else
   std::copy(send.begin(), send.end(), recv.begin());
 #endif
+  return recv;
+}
+
+std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
+                                                 std::vector<std::int64_t>& offsets,
+                                                 std::vector<std::int64_t>& sizes) const {
+  require_live(*m_impl);
+  const int P = size();
+  const std::int64_t prefix = sizeof(std::int64_t);
+  const auto mine = static_cast<std::int64_t>(send.size());
+  if (static_cast<int>(sizes.size()) == P) {
+    // Slots of last call's sizes, each starting with its rank's true size.
+    std::vector<std::int64_t> slot_at(static_cast<std::size_t>(P) + 1, 0);
+    for (int r = 0; r < P; ++r) slot_at[r + 1] = slot_at[r] + prefix + sizes[r];
+    std::vector<char> block(static_cast<std::size_t>(prefix + sizes[rank()]), 0);
+    std::memcpy(block.data(), &mine, sizeof(mine));
+    std::memcpy(block.data() + prefix, send.data(),
+                static_cast<std::size_t>(std::min(mine, sizes[rank()])));
+    std::vector<char> slots(static_cast<std::size_t>(slot_at.back()));
+#if KINV_HAVE_MPI
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(P));
+    for (int r = 0; r < P; ++r) counts[r] = slot_at[r + 1] - slot_at[r];
+    const auto ic = to_int_counts(counts, "MPI_Allgatherv");
+    const auto id = to_int_counts(std::vector<std::int64_t>(slot_at.begin(), slot_at.end() - 1),
+                                  "MPI_Allgatherv");
+    check_mpi(MPI_Allgatherv(block.data(), ic[rank()], MPI_CHAR, slots.data(), ic.data(), id.data(),
+                             MPI_CHAR, m_impl->comm),
+              "MPI_Allgatherv");
+#else
+    slots = block;
+#endif
+    std::vector<std::int64_t> actual(static_cast<std::size_t>(P));
+    bool fits = true;
+    for (int r = 0; r < P; ++r) {
+      std::memcpy(&actual[r], slots.data() + slot_at[r], sizeof(std::int64_t));
+      fits = fits && actual[r] >= 0 && actual[r] <= sizes[r];
+    }
+    if (fits) {
+      offsets.assign(static_cast<std::size_t>(P) + 1, 0);
+      for (int r = 0; r < P; ++r) offsets[r + 1] = offsets[r] + actual[r];
+      std::vector<char> recv(static_cast<std::size_t>(offsets.back()));
+      for (int r = 0; r < P; ++r)
+        std::memcpy(recv.data() + offsets[r], slots.data() + slot_at[r] + prefix,
+                    static_cast<std::size_t>(actual[r]));
+      sizes = actual;
+      return recv;
+    }
+  }
+  std::vector<char> recv = allgatherv_bytes(send, offsets);
+  sizes.assign(static_cast<std::size_t>(P), 0);
+  for (int r = 0; r < P; ++r) sizes[r] = offsets[r + 1] - offsets[r];
   return recv;
 }
 

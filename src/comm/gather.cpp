@@ -286,9 +286,9 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   }
   const std::vector<char> bytes = records::encode(h, recs);
 
-  // 2. One byte all-gather (with its size exchange).
+  // 2. One byte all-gather (with a size exchange only when a block outgrew last call's).
   std::vector<std::int64_t> offsets;
-  const std::vector<char> all = m_comm.allgatherv_bytes(bytes, offsets);
+  const std::vector<char> all = m_comm.allgatherv_bytes(bytes, offsets, m_naive_sizes);
 
   // 3. Every rank decodes and checks every block the same way, so all throw the same error.
   std::vector<records::Block> blocks(static_cast<std::size_t>(P));

@@ -507,5 +507,45 @@ TEST(Distributed, ContextOnAUserCommunicator) {
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
+// The byte all-gather that reuses last call's sizes gives what the one with a size exchange
+// gives, while sizes repeat, shrink, grow on one rank only, or drop to zero.
+TEST(Distributed, ByteAllGatherWithRememberedSizes) {
+  const auto& c = test::context().comm();
+  RankChecks checks;
+  const int me = c.rank();
+  // Block sizes of rank r in each round.
+  auto size_of = [](int round, int r) -> std::size_t {
+    switch (round) {
+      case 0:
+      case 1:
+        return 5 + 3 * r;  // first call, then the same sizes
+      case 2:
+        return 2 + r;  // every block shrinks
+      case 3:
+        return r == 1 ? 40 : 2 + r;  // rank 1 outgrows its slot
+      case 4:
+        return 0;  // empty blocks
+      default:
+        return 7;
+    }
+  };
+  std::vector<std::int64_t> sizes;
+  for (int round = 0; round < 6; ++round) {
+    std::vector<char> mine(size_of(round, me));
+    for (std::size_t k = 0; k < mine.size(); ++k) mine[k] = static_cast<char>(me * 31 + k + round);
+    std::vector<std::int64_t> off_ref, off;
+    const auto ref = c.allgatherv_bytes(mine, off_ref);
+    const auto got = c.allgatherv_bytes(mine, off, sizes);
+    const std::string what = "round " + std::to_string(round);
+    checks.expect(got == ref, what + ": bytes");
+    checks.expect(off == off_ref, what + ": offsets");
+    checks.expect(static_cast<int>(sizes.size()) == c.size(), what + ": remembered sizes");
+    for (int r = 0; r < c.size() && r < static_cast<int>(sizes.size()); ++r)
+      checks.expect(sizes[r] == static_cast<std::int64_t>(size_of(round, r)),
+                    what + ": size of rank " + std::to_string(r));
+  }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
 }  // namespace
 }  // namespace kinv

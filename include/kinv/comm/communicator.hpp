@@ -119,6 +119,13 @@ class Communicator {
   /// Every rank's byte block; `offsets` (size()+1 entries) delimits them in the result.
   std::vector<char> allgatherv_bytes(const std::vector<char>& send,
                                      std::vector<std::int64_t>& offsets) const;
+  /// The same, without the size exchange while the sizes repeat: each rank sends its block in
+  /// a slot of last call's size (`sizes`, kept by the caller and empty at first), prefixed by its
+  /// true size. A rank whose block outgrew its slot makes every rank redo the call with a size
+  /// exchange, as they all read the same prefixes; `sizes` becomes this call's sizes.
+  std::vector<char> allgatherv_bytes(const std::vector<char>& send,
+                                     std::vector<std::int64_t>& offsets,
+                                     std::vector<std::int64_t>& sizes) const;
   void broadcast_bytes(std::vector<char>& bytes, int root) const;
 
   /// Collective error agreement plus an all-gather of small int64 payloads: returns every

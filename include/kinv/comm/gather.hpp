@@ -98,9 +98,10 @@ class GatherEngine {
 
   Communicator m_comm;
   Buffer<T> m_send;
-  Buffer<T> m_recv[2];    // gathered results; one may still be held by the caller
-  Buffer<T> m_reduce[2];  // reduction results, likewise
-  Buffer<T> m_local;      // naive: this rank's results before encoding
+  Buffer<T> m_recv[2];                      // gathered results; one may still be held by the caller
+  Buffer<T> m_reduce[2];                    // reduction results, likewise
+  Buffer<T> m_local;                        // naive: this rank's results before encoding
+  std::vector<std::int64_t> m_naive_sizes;  // naive: every rank's record block size last call
   // Positions of the ranks' status words in the receive buffer (for the current layout).
   Kokkos::View<std::int64_t*, MemorySpace> m_word_at;
   std::vector<std::int64_t> m_word_at_host;
