@@ -34,17 +34,17 @@ BlurAlgorithm parse_blur_algorithm(const std::string& name);
 std::string to_string(BlurAlgorithm algorithm);
 
 /// The filter size (h w taps) from which BlurAlgorithm::Auto takes the FFT path for circular
-/// padding: 81 (9 x 9) for float, 49 (7 x 7) for double. Measured on one loaded core of the
-/// x86-64 development machine (Serial, SSE2 code, measured FFTW plans), 3-channel images with a
-/// filter broadcast over the channels (two channels per complex transform): the direct kernels
-/// ran at about 0.7-1.5 GMAC/s (float) and 0.4-0.8 (double); at 256^2 float the two broke even
-/// between 49 and 81 taps (12.8 against 15.4 ms at 49, 22.6 against 16.0 at 81), at 512^2 double
-/// between 25 and 49 (55 against 83 ms at 25, 91 against 77 at 49). The FFT's cost grows only
-/// with log(H W), so larger images move the crossover up a little (1024^2 float: even at 81).
-/// The same rule is used on GPUs, where it was not measured.
+/// padding: 100 (10 x 10) for float, 49 (7 x 7) for double. Measured on one core of the x86-64
+/// development machine (Serial, SSE2 code, measured FFTW plans; the machine was loaded, so the
+/// figures scatter by up to 2x), 3-channel images with a filter broadcast over the channels (two
+/// channels per complex transform). float: at 81 taps the two paths were even (256^2: direct
+/// 22.6 ms, FFT 16.0; 512^2: 70-84 against 76-159; 1024^2: 354 against 365), at 169 taps the FFT
+/// won by 2.5-3x, so 9 x 9 stays direct. double, 512^2: 25 taps 55 ms direct against 83 FFT,
+/// 49 taps 91 against 77. The FFT's cost grows only with log(H W) per pixel, the direct one with
+/// the taps. The same rule is used on GPUs, where it was not measured.
 template <class T>
 constexpr std::int64_t blur_fft_min_taps() {
-  return sizeof(T) == 4 ? 81 : 49;
+  return sizeof(T) == 4 ? 100 : 49;
 }
 
 /// Parses "valid", "circular", "replicate", "reflect", "constant" or "zeros" (as deepinv does);
