@@ -1,10 +1,20 @@
 // Kernel benchmarks: each operator's A and A^T, with bytes moved, GB/s and the fraction of a
 // STREAM-style triad measured in this binary at start-up (context key triad_GBps).
 //
+// Names: BM_<Operator>[3D]<float|double>/<n>/<adjoint 0|1>[/<more args>]/real_time, n the
+// image side (n x n, or n^3 in 3-D). "bytes" is the compulsory traffic of one call: every input
+// read once and every output written once (a mask or filter broadcast over channels counts
+// once); caches can only make the true traffic larger. Sizes run from 64^2 to 4096^2 where a
+// call stays under about a second on one core; the caps are noted at each registration. A full
+// run takes about 10 minutes on one core of the development machine.
+//
 //   kinv_bench_kernels --benchmark_out=kernels.json --benchmark_out_format=json
 #include "bench_common.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -31,6 +41,12 @@ void run_linear(benchmark::State& state, const kinv::LinearPhysics<T>& op, const
   kinv::Tensor<T> x("x", xs), y("y", ys);
   kinv::fill(x, T(1));
   kinv::fill(y, T(1));
+  // One untimed call: FFT plans, cached spectra and workspaces are made on the first call.
+  if (adjoint)
+    op.A_adjoint(y, x);
+  else
+    op.A(x, y);
+  Kokkos::fence();
   for (auto _ : state) {
     if (adjoint)
       op.A_adjoint(y, x);
@@ -41,25 +57,92 @@ void run_linear(benchmark::State& state, const kinv::LinearPhysics<T>& op, const
   report(state, bytes);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pointwise and masking operators (memory bound: compare GBps with triad_GBps)
+
+// (1, 3, n, n) RGB, a (1, n, n) pixelwise mask broadcast over the channels.
+// bytes: x read, mask read once, y written.
 template <class T>
 void BM_Inpainting(benchmark::State& state) {
   const std::int64_t n = state.range(0);
   kinv::Inpainting<T> op(kinv::Shape{1, n, n}, 0.5, 1);
-  // x read, mask read (broadcast over 3 channels, counted once), y written.
   const double bytes = (2.0 * 3 * n * n + n * n) * sizeof(T);
   run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, bytes);
 }
 
+// (1, 1, n, n, n) volume, a mask of the same (n, n, n) shape. bytes: x, mask read; y written.
+template <class T>
+void BM_Inpainting3D(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::Inpainting<T> op(kinv::Shape{1, n, n, n}, 0.5, 1);
+  const double bytes = 3.0 * n * n * n * sizeof(T);
+  run_linear<T>(state, op, {1, 1, n, n, n}, state.range(1) != 0, bytes);
+}
+
+// The identity (a copy). bytes: x read, y written.
+template <class T>
+void BM_Denoising(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::Denoising<T> op;
+  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
+}
+
+// RGB -> gray and back. bytes: 3 n^2 + n^2 either way (A reads 3 planes and writes 1).
+template <class T>
+void BM_Decolorize(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::Decolorize<T> op(3);
+  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 4.0 * n * n * sizeof(T));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolutions (compute bound for the direct kernels: see taps and GMACs)
+
+// Arguments: n, adjoint, 10 sigma of an isotropic gaussian_kernel (10: 9x9, 25: 19x19,
+// 35: 25x25, the sizes of deepinv's distributed demo), algorithm (0 Auto, 1 Direct, 2 FFT).
+// Circular padding, (1, 3, n, n). bytes: x read, y written.
 template <class T>
 void BM_Blur(benchmark::State& state) {
   const std::int64_t n = state.range(0);
+  const kinv::BlurAlgorithm algorithm = static_cast<kinv::BlurAlgorithm>(state.range(3));
   kinv::Blur<T> op(kinv::gaussian_kernel<T>(static_cast<double>(state.range(2)) / 10.0),
-                   kinv::Padding::Circular);
+                   kinv::Padding::Circular, algorithm);
+  const double taps = static_cast<double>(op.filter().size());
+  state.counters["taps"] = taps;
+  state.counters["fft"] = op.uses_fft() ? 1 : 0;
+  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
+  // Multiply-adds of the direct convolution (also for the FFT path: the work it replaces).
+  state.counters["GMACs"] = benchmark::Counter(3.0 * n * n * taps * 1e-9 * state.iterations(),
+                                               benchmark::Counter::kIsRate);
+}
+
+void blur_args(benchmark::internal::Benchmark* b) {
+  for (std::int64_t adj : {0, 1}) {
+    // Direct: O(n^2 taps); 25x25 at 2048^2 would take ~3 s a call, so the largest filters stop
+    // at 1024^2 and 2048^2 runs the 9x9 only.
+    for (std::int64_t n : {64, 256, 512, 1024})
+      for (std::int64_t s : {10, 25, 35}) b->Args({n, adj, s, 1});
+    b->Args({2048, adj, 10, 1});
+    // FFT: O(n^2 log n) whatever the filter; 4096^2 RGB is ~3 s a call, stop at 2048^2.
+    for (std::int64_t n : {64, 256, 512, 1024, 2048})
+      for (std::int64_t s : {10, 25, 35}) b->Args({n, adj, s, 2});
+    // Auto on deepinv's demo size.
+    for (std::int64_t s : {10, 25, 35}) b->Args({512, adj, s, 0});
+  }
+}
+
+// BlurFFT (image size given at construction). Arguments: n, adjoint, 10 sigma. bytes as Blur.
+template <class T>
+void BM_BlurFFT(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::BlurFFT<T> op(kinv::Shape{3, n, n},
+                      kinv::gaussian_kernel<T>(static_cast<double>(state.range(2)) / 10.0));
   state.counters["taps"] = static_cast<double>(op.filter().size());
   run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
 }
 
-// Bicubic anti-aliasing (4 f x 4 f taps) and decimation by f: only the kept outputs are computed.
+// Bicubic anti-aliasing (4 f x 4 f taps) and decimation by f: only the kept outputs are
+// computed. bytes: x read (n^2 per channel), y written ((n / f)^2 per channel).
 template <class T>
 void BM_Downsampling(benchmark::State& state) {
   const std::int64_t n = state.range(0), f = state.range(2);
@@ -71,6 +154,9 @@ void BM_Downsampling(benchmark::State& state) {
                 3.0 * (static_cast<double>(n) * n + ny * ny) * sizeof(T));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Tomography: x (1, 1, n, n), y (1, 1, n, angles). bytes: x read, y written.
+
 template <class T>
 void BM_Tomography(benchmark::State& state) {
   const std::int64_t n = state.range(0), angles = state.range(2);
@@ -81,6 +167,47 @@ void BM_Tomography(benchmark::State& state) {
   state.counters["GUPS"] =
       benchmark::Counter(updates * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
 }
+
+// ---------------------------------------------------------------------------------------------
+// MRI: x (1, 2, n, n) (real and imaginary planes), a random (n, n) 0/1 mask.
+// bytes: x read, mask read, y written (2 + 1 + 2 planes).
+
+template <class T>
+kinv::Tensor<T> random_mask(const kinv::Shape& shape) {
+  kinv::Inpainting<T> source(shape, 0.25, 3);  // only for its Bernoulli mask
+  kinv::Tensor<T> ones(kinv::Tensor<T>("ones", shape));
+  kinv::fill(ones, T(1));
+  return source.A(ones);
+}
+
+template <class T>
+void BM_MRI(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::MRI<T> op(random_mask<T>({n, n}));
+  run_linear<T>(state, op, {1, 2, n, n}, state.range(1) != 0, 5.0 * n * n * sizeof(T));
+}
+
+// 3-D: x (1, 2, n, n, n), mask (n, n, n). bytes as MRI, per voxel.
+template <class T>
+void BM_MRI3D(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  kinv::MRI<T> op(random_mask<T>({n, n, n}), true);
+  run_linear<T>(state, op, {1, 2, n, n, n}, state.range(1) != 0, 5.0 * n * n * n * sizeof(T));
+}
+
+// Multi-coil: x (1, 2, n, n), coils N (third argument), maps (2, N, n, n), y (1, 2, N, n, n).
+// bytes: x, maps, mask read; y written (2 + 2 N + 1 + 2 N planes).
+template <class T>
+void BM_MultiCoilMRI(benchmark::State& state) {
+  const std::int64_t n = state.range(0), coils = state.range(2);
+  const kinv::Tensor<T> maps = random_mask<T>({2, coils, n, n});
+  kinv::MultiCoilMRI<T> op(random_mask<T>({n, n}), maps);
+  run_linear<T>(state, op, {1, 2, n, n}, state.range(1) != 0,
+                (3.0 + 4.0 * coils) * n * n * sizeof(T));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrices
 
 template <class T>
 void BM_CompressedSensing(benchmark::State& state) {
@@ -94,33 +221,61 @@ void BM_CompressedSensing(benchmark::State& state) {
                                                 benchmark::Counter::kIsRate);
 }
 
+// A 5-point Laplacian on an n x n grid (periodic), as CRS: 5 n^2 entries.
+// bytes: values (T) and column indices (int) read, row offsets (int) read, x read, y written.
+template <class T>
+void BM_SparseMatrixPhysics(benchmark::State& state) {
+  const std::int64_t n = state.range(0), N = n * n;
+  kinv::CrsArrays<T> crs;
+  crs.row_map.reserve(static_cast<std::size_t>(N + 1));
+  crs.row_map.push_back(0);
+  for (std::int64_t r = 0; r < n; ++r)
+    for (std::int64_t c = 0; c < n; ++c) {
+      const std::int64_t cols[5] = {((r + n - 1) % n) * n + c, r * n + (c + n - 1) % n, r * n + c,
+                                    r * n + (c + 1) % n, ((r + 1) % n) * n + c};
+      std::vector<std::int64_t> sorted(cols, cols + 5);
+      std::sort(sorted.begin(), sorted.end());
+      for (std::int64_t col : sorted) {
+        crs.entries.push_back(col);
+        crs.values.push_back(col == r * n + c ? T(4) : T(-1));
+      }
+      crs.row_map.push_back(static_cast<std::int64_t>(crs.entries.size()));
+    }
+  kinv::SparseMatrixPhysics<T> op(crs, kinv::Shape{1, n, n}, kinv::Shape{1, n, n});
+  const double nnz = static_cast<double>(crs.entries.size());
+  const double bytes = nnz * (sizeof(T) + sizeof(int)) + (N + 1.0) * sizeof(int) +
+                       2.0 * static_cast<double>(N) * sizeof(T);
+  run_linear<T>(state, op, {1, 1, n, n}, state.range(1) != 0, bytes);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Triad)->RangeMultiplier(4)->Range(1 << 16, 1 << 24)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Inpainting, float)
-    ->ArgsProduct({{64, 256, 1024, 4096}, {0, 1}})
-    ->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Inpainting, double)
-    ->ArgsProduct({{64, 256, 1024, 4096}, {0, 1}})
-    ->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Blur, float)->ArgsProduct({{64, 256, 1024}, {0, 1}, {10, 25}})->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Blur, double)
-    ->ArgsProduct({{64, 256, 1024}, {0, 1}, {10, 25}})
-    ->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Downsampling, float)
-    ->ArgsProduct({{256, 1024}, {0, 1}, {2, 4}})
-    ->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Downsampling, double)
-    ->ArgsProduct({{256, 1024}, {0, 1}, {2, 4}})
-    ->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Tomography, float)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Tomography, double)->ArgsProduct({{64, 256}, {0, 1}, {32}})->UseRealTime();
-BENCHMARK_TEMPLATE(BM_CompressedSensing, float)
-    ->ArgsProduct({{32, 64}, {0, 1}, {1, 8}})
-    ->UseRealTime();
-BENCHMARK_TEMPLATE(BM_CompressedSensing, double)
-    ->ArgsProduct({{32, 64}, {0, 1}, {1, 8}})
-    ->UseRealTime();
+
+#define KINV_BENCH_BOTH(name, ...)                             \
+  BENCHMARK_TEMPLATE(name, float)->__VA_ARGS__->UseRealTime(); \
+  BENCHMARK_TEMPLATE(name, double)->__VA_ARGS__->UseRealTime()
+
+const std::vector<std::int64_t> kSides = {64, 256, 1024, 4096};
+KINV_BENCH_BOTH(BM_Inpainting, ArgsProduct({kSides, {0, 1}}));
+KINV_BENCH_BOTH(BM_Inpainting3D, ArgsProduct({{32, 128, 256}, {0, 1}}));
+KINV_BENCH_BOTH(BM_Denoising, ArgsProduct({kSides, {0, 1}}));
+KINV_BENCH_BOTH(BM_Decolorize, ArgsProduct({kSides, {0, 1}}));
+KINV_BENCH_BOTH(BM_Blur, Apply(blur_args));
+// As Blur's FFT path, stopping at 2048^2 (4096^2 RGB is seconds per call).
+KINV_BENCH_BOTH(BM_BlurFFT, ArgsProduct({{64, 256, 512, 1024, 2048}, {0, 1}, {10, 35}}));
+KINV_BENCH_BOTH(BM_Downsampling, ArgsProduct({{256, 1024, 4096}, {0, 1}, {2, 4}}));
+// Tomography: O(n^2 angles); the 32-angle sizes of the original benchmark plus 512 and 1024.
+KINV_BENCH_BOTH(BM_Tomography, ArgsProduct({{64, 256, 512, 1024}, {0, 1}, {32}}));
+// MRI: FFT bound; 4096^2 is ~1 s a call on one core, so stop at 2048^2.
+KINV_BENCH_BOTH(BM_MRI, ArgsProduct({{64, 256, 1024, 2048}, {0, 1}}));
+KINV_BENCH_BOTH(BM_MRI3D, ArgsProduct({{32, 64, 128}, {0, 1}}));
+// 4 coils: 9 planes per call; stop at 1024^2.
+KINV_BENCH_BOTH(BM_MultiCoilMRI, ArgsProduct({{64, 256, 1024}, {0, 1}, {4}}));
+// Dense m x n^2 matrix with m = n^2 / 4: n^4 / 4 entries (64: 4 M, 128 would be 67 M = 0.5 GB in
+// double and minutes to generate), so n stays at 32 and 64.
+KINV_BENCH_BOTH(BM_CompressedSensing, ArgsProduct({{32, 64}, {0, 1}, {1, 8}}));
+KINV_BENCH_BOTH(BM_SparseMatrixPhysics, ArgsProduct({{64, 256, 1024, 2048}, {0, 1}}));
 
 int main(int argc, char** argv) {
   Kokkos::ScopeGuard kokkos(argc, argv);

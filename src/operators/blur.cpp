@@ -1,9 +1,14 @@
+#include <kinv/config.hpp>
 #include <kinv/operators/blur.hpp>
 #include <kinv/operators/impl/blur_functors.hpp>
+#if KINV_HAVE_FFT
+#include <kinv/operators/impl/blur_fft_engine.hpp>
+#endif
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace kinv {
@@ -40,6 +45,28 @@ std::string to_string(Padding padding) {
       return "constant";
   }
   throw ValueError("unknown Padding value " + std::to_string(static_cast<int>(padding)));
+}
+
+BlurAlgorithm parse_blur_algorithm(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (s == "auto") return BlurAlgorithm::Auto;
+  if (s == "direct") return BlurAlgorithm::Direct;
+  if (s == "fft") return BlurAlgorithm::FFT;
+  throw ValueError("blur algorithm '" + name + "' is not one of 'auto', 'direct' or 'fft'");
+}
+
+std::string to_string(BlurAlgorithm algorithm) {
+  switch (algorithm) {
+    case BlurAlgorithm::Auto:
+      return "auto";
+    case BlurAlgorithm::Direct:
+      return "direct";
+    case BlurAlgorithm::FFT:
+      return "fft";
+  }
+  throw ValueError("unknown BlurAlgorithm value " + std::to_string(static_cast<int>(algorithm)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,12 +168,24 @@ impl::BlurInterior adjoint_interior(const impl::BlurGeometry& g, Padding padding
   return in;
 }
 
+// Host backends run the row kernels (a vectorisable unit-stride loop over columns); GPUs keep
+// one thread per element, which coalesces. Strided outputs (Downsampling) use the element
+// kernels everywhere.
+bool host_rows(const impl::BlurGeometry& g) {
+  return std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && g.sh == 1 &&
+         g.sw == 1;
+}
+
 template <class T, Padding P>
 void run_forward(const std::string& label, const ExecutionSpace& space, const Tensor<T>& x,
                  const Tensor<T>& k, const Tensor<T>& y, const impl::BlurGeometry& g) {
-  Kokkos::parallel_for(
-      label, impl::range(space, y.size()),
-      impl::BlurForward<T, P>{x.view(), k.view(), y.view(), g, forward_interior(g)});
+  const impl::BlurForward<T, P> element{x.view(), k.view(), y.view(), g, forward_interior(g)};
+  if (host_rows(g)) {
+    const std::int64_t rows = g.Wo > 0 ? y.size() / g.Wo : 0;
+    Kokkos::parallel_for(label, impl::range(space, rows), impl::BlurForwardRows<T, P>{element});
+  } else {
+    Kokkos::parallel_for(label, impl::range(space, y.size()), element);
+  }
 }
 
 template <class T, Padding P>
@@ -154,6 +193,26 @@ void run_adjoint(const std::string& label, const ExecutionSpace& space, const Te
                  const Tensor<T>& k, const Tensor<T>& x, const impl::BlurGeometry& g,
                  bool accumulate) {
   const impl::BlurInterior in = adjoint_interior(g, P);
+  if (host_rows(g)) {
+    // Columns whose taps land on output columns without folding: for circular padding every
+    // such column (its adjoint is a circular correlation), else the interior's.
+    std::int64_t cb = in.col_begin, ce = in.col_end;
+    if (P == Padding::Circular) {
+      cb = g.ow;
+      ce = g.Wo - g.kw + g.ow + 1;
+      clamp_range(cb, ce, g.W);
+    }
+    const auto policy = impl::range(space, g.W > 0 ? x.size() / g.W : 0);
+    if (accumulate)
+      Kokkos::parallel_for(
+          label, policy,
+          impl::BlurAdjointRows<T, P, true>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
+    else
+      Kokkos::parallel_for(
+          label, policy,
+          impl::BlurAdjointRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
+    return;
+  }
   const auto policy = impl::range(space, x.size());
   if (accumulate)
     Kokkos::parallel_for(label, policy,
@@ -273,7 +332,15 @@ std::string extent_or(std::int64_t filter_extent, const char* name) {
 }  // namespace
 
 template <class T>
-Blur<T>::Blur(const Tensor<T>& filter, Padding padding) : m_filter(filter), m_padding(padding) {
+struct Blur<T>::FFTPath {
+#if KINV_HAVE_FFT
+  impl::BlurFFTEngine<T> engine;
+#endif
+};
+
+template <class T>
+Blur<T>::Blur(const Tensor<T>& filter, Padding padding, BlurAlgorithm algorithm)
+    : m_filter(filter), m_padding(padding), m_algorithm(algorithm) {
   if (filter.rank() != 2 && filter.rank() != 4)
     this->value_error("the filter must have shape (b, c, h, w) or (h, w), got " +
                       filter.shape().to_string());
@@ -281,13 +348,29 @@ Blur<T>::Blur(const Tensor<T>& filter, Padding padding) : m_filter(filter), m_pa
     this->value_error("the filter is empty (shape " + filter.shape().to_string() + ")");
   if (filter.rank() == 2)
     m_filter = filter.reshaped(Shape{1, 1, filter.extent(0), filter.extent(1)});
-  // Validates the enum value.
+  // Validates the enum values.
   (void)to_string(padding);
+  (void)to_string(algorithm);
+  if (algorithm == BlurAlgorithm::FFT && padding != Padding::Circular)
+    this->value_error("the FFT algorithm computes circular convolutions only; padding is '" +
+                      to_string(padding) + "' (use Padding::Circular, or Direct / Auto)");
+#if !KINV_HAVE_FFT
+  if (algorithm == BlurAlgorithm::FFT)
+    this->value_error("the FFT algorithm needs kinv built with KINV_ENABLE_FFT");
+#endif
+  m_use_fft = KINV_HAVE_FFT && padding == Padding::Circular &&
+              (algorithm == BlurAlgorithm::FFT ||
+               (algorithm == BlurAlgorithm::Auto &&
+                m_filter.extent(2) * m_filter.extent(3) >= blur_fft_min_taps<T>()));
+  if (m_use_fft) m_fft = std::make_unique<FFTPath>();
 }
 
 template <class T>
-Blur<T>::Blur(const Tensor<T>& filter, const std::string& padding)
-    : Blur(filter, parse_padding(padding)) {}
+Blur<T>::Blur(const Tensor<T>& filter, const std::string& padding, BlurAlgorithm algorithm)
+    : Blur(filter, parse_padding(padding), algorithm) {}
+
+template <class T>
+Blur<T>::~Blur() = default;
 
 template <class T>
 void Blur<T>::input_error(const std::string& what, const std::string& expected,
@@ -352,6 +435,12 @@ Shape Blur<T>::input_shape(const Shape& output) const {
 
 template <class T>
 void Blur<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
+#if KINV_HAVE_FFT
+  if (m_use_fft) {
+    m_fft->engine.apply("kinv::Blur::A", this->execution_space(), m_filter, x, y, false, false);
+    return;
+  }
+#endif
   impl::blur_forward<T>("kinv::Blur::A", this->execution_space(), x, m_filter, y,
                         impl::make_blur_geometry(m_filter.shape(), m_padding, x.shape()),
                         m_padding);
@@ -359,6 +448,13 @@ void Blur<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
 
 template <class T>
 void Blur<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
+#if KINV_HAVE_FFT
+  if (m_use_fft) {
+    m_fft->engine.apply("kinv::Blur::A_adjoint", this->execution_space(), m_filter, y, x, true,
+                        accumulate);
+    return;
+  }
+#endif
   impl::blur_adjoint<T>("kinv::Blur::A_adjoint", this->execution_space(), y, m_filter, x,
                         impl::make_blur_geometry(m_filter.shape(), m_padding, x.shape()), m_padding,
                         accumulate);

@@ -5,6 +5,78 @@
 
 namespace kinv {
 
+namespace impl {
+
+template <class T>
+void BlurFFTEngine<T>::prepare(const ExecutionSpace& space, const Tensor<T>& filter, std::int64_t H,
+                               std::int64_t W) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  prepare_locked(space, filter, H, W);
+}
+
+template <class T>
+void BlurFFTEngine<T>::prepare_locked(const ExecutionSpace& space, const Tensor<T>& filter,
+                                      std::int64_t H, std::int64_t W) {
+  // Embed, roll, FFT, with 1 / (H W) (the inverse FFT's factor) folded in.
+  const Shape& f = filter.shape();
+  const std::int64_t planes = f[0] * f[1], P = H * W;
+  if (static_cast<std::int64_t>(m_spectra.size()) != planes * P)
+    m_spectra = fft::ComplexView<T>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
+        static_cast<std::size_t>(planes * P));
+  Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", range(space, planes * P),
+                       BlurFFTEmbedFilter<T>{filter.view(), m_spectra, H, W, f[2], f[3],
+                                             static_cast<T>(1.0 / double(P))});
+  fft::PlanCache<T> once;
+  once.transform(space, m_spectra, m_spectra, fft::Geometry::make(Shape{H, W}, planes),
+                 fft::Direction::Forward, fft::Normalization::None);
+  space.fence();
+  m_H = H;
+  m_W = W;
+}
+
+template <class T>
+void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
+                             const Tensor<T>& filter, const Tensor<T>& in, const Tensor<T>& out,
+                             bool adjoint, bool accumulate) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  const std::int64_t H = in.extent(2), W = in.extent(3);
+  if (H != m_H || W != m_W) prepare_locked(space, filter, H, W);
+  const std::int64_t n = in.size(), P = H * W, C = in.extent(1), planes = n / P;
+  const std::int64_t fb = filter.extent(0), fc = filter.extent(1);
+  // Planes 2 g and 2 g + 1 share a filter plane when the filter is broadcast over channels and
+  // either over the batch too or the channel count is even.
+  const bool pair = planes > 1 && fc == 1 && (fb == 1 || C % 2 == 0);
+  const std::int64_t grids = pair ? (planes + 1) / 2 : planes;
+  if (static_cast<std::int64_t>(m_work.size()) < grids * P)
+    m_work =
+        fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
+                            static_cast<std::size_t>(grids * P));
+  const fft::Geometry g = fft::Geometry::make(Shape{H, W}, grids);
+  auto* w = m_work.data();
+  Kokkos::parallel_for(label, range(space, grids * P),
+                       BlurFFTPack<T>{in.view(), m_work, P, planes, pair});
+  m_plans.transform(space, w, w, g, fft::Direction::Forward, fft::Normalization::None);
+  if (adjoint)
+    Kokkos::parallel_for(label, range(space, grids * P),
+                         BlurFFTMultiply<T, true>{m_work, m_spectra, P, C, fb, fc, pair});
+  else
+    Kokkos::parallel_for(label, range(space, grids * P),
+                         BlurFFTMultiply<T, false>{m_work, m_spectra, P, C, fb, fc, pair});
+  m_plans.transform(space, w, w, g, fft::Direction::Inverse, fft::Normalization::None);
+  if (accumulate)
+    Kokkos::parallel_for(label, range(space, n),
+                         BlurFFTUnpack<T, true>{m_work, out.view(), P, pair});
+  else
+    Kokkos::parallel_for(label, range(space, n),
+                         BlurFFTUnpack<T, false>{m_work, out.view(), P, pair});
+}
+
+template class BlurFFTEngine<float>;
+template class BlurFFTEngine<double>;
+
+}  // namespace impl
+
 template <class T>
 BlurFFT<T>::BlurFFT(const Shape& img_size, const Tensor<T>& filter)
     : m_filter(filter), m_img_size(img_size) {
@@ -32,19 +104,8 @@ BlurFFT<T>::BlurFFT(const Shape& img_size, const Tensor<T>& filter)
                       std::to_string(img_size[0]) + " (expected 1 or " +
                       std::to_string(img_size[0]) + ")");
 
-  // The spectra, once: embed, roll, FFT, with 1 / (H W) (the inverse FFT's factor) folded in.
-  const std::int64_t planes = f[0] * f[1], P = m_H * m_W;
-  m_spectra =
-      fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
-                          static_cast<std::size_t>(planes * P));
-  const ExecutionSpace& space = this->execution_space();
-  Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", impl::range(space, planes * P),
-                       impl::BlurFFTEmbedFilter<T>{m_filter.view(), m_spectra, m_H, m_W, f[2], f[3],
-                                                   static_cast<T>(1.0 / double(P))});
-  fft::PlanCache<T> once;
-  once.transform(space, m_spectra, m_spectra, fft::Geometry::make(Shape{m_H, m_W}, planes),
-                 fft::Direction::Forward, fft::Normalization::None);
-  space.fence();
+  // The spectra, once (the shape is fixed at construction).
+  m_engine.prepare(this->execution_space(), m_filter, m_H, m_W);
 }
 
 template <class T>
@@ -66,43 +127,14 @@ Shape BlurFFT<T>::output_shape(const Shape& input) const {
 }
 
 template <class T>
-void BlurFFT<T>::apply(const char* label, const Tensor<T>& in, const Tensor<T>& out, bool adjoint,
-                       bool accumulate) const {
-  const ExecutionSpace& space = this->execution_space();
-  const std::int64_t n = in.size(), P = m_H * m_W, C = in.extent(1);
-  if (static_cast<std::int64_t>(m_work.size()) < n)
-    m_work =
-        fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
-                            static_cast<std::size_t>(n));
-  const fft::Geometry g = fft::Geometry::make(Shape{m_H, m_W}, n / P);
-  auto* w = m_work.data();
-  Kokkos::parallel_for(label, impl::range(space, n),
-                       impl::BlurFFTRealToComplex<T>{in.view(), m_work});
-  m_plans.transform(space, w, w, g, fft::Direction::Forward, fft::Normalization::None);
-  const std::int64_t fb = m_filter.extent(0), fc = m_filter.extent(1);
-  if (adjoint)
-    Kokkos::parallel_for(label, impl::range(space, n),
-                         impl::BlurFFTMultiply<T, true>{m_work, m_spectra, P, C, fb, fc});
-  else
-    Kokkos::parallel_for(label, impl::range(space, n),
-                         impl::BlurFFTMultiply<T, false>{m_work, m_spectra, P, C, fb, fc});
-  m_plans.transform(space, w, w, g, fft::Direction::Inverse, fft::Normalization::None);
-  if (accumulate)
-    Kokkos::parallel_for(label, impl::range(space, n),
-                         impl::BlurFFTRealPart<T, true>{m_work, out.view()});
-  else
-    Kokkos::parallel_for(label, impl::range(space, n),
-                         impl::BlurFFTRealPart<T, false>{m_work, out.view()});
-}
-
-template <class T>
 void BlurFFT<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
-  apply("kinv::BlurFFT::A", x, y, false, false);
+  m_engine.apply("kinv::BlurFFT::A", this->execution_space(), m_filter, x, y, false, false);
 }
 
 template <class T>
 void BlurFFT<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
-  apply("kinv::BlurFFT::A_adjoint", y, x, true, accumulate);
+  m_engine.apply("kinv::BlurFFT::A_adjoint", this->execution_space(), m_filter, y, x, true,
+                 accumulate);
 }
 
 template class BlurFFT<float>;

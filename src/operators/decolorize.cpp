@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <type_traits>
 
 namespace kinv {
 
@@ -81,18 +82,49 @@ Shape Decolorize<T>::input_shape(const Shape& output) const {
   return output.with(1, m_channels);
 }
 
+namespace {
+// Host backends run the block kernels (no division per element, vectorised); GPUs keep one
+// thread per element, which coalesces.
+constexpr bool host_blocks = std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value;
+std::int64_t blocks_of(std::int64_t P) {
+  return (P + impl::channel_block - 1) / impl::channel_block;
+}
+}  // namespace
+
 template <class T>
 void Decolorize<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
   const std::int64_t P = pixels(x.shape());
+  const ExecutionSpace& space = this->execution_space();
+  if (host_blocks && P > 0) {
+    const std::int64_t blocks = blocks_of(P);
+    Kokkos::parallel_for(
+        "kinv::Decolorize::A", impl::range(space, (y.size() / P) * blocks),
+        impl::ChannelWeightedSumBlocks<T>{x.view(), m_srf.view(), y.view(), m_channels, P, blocks});
+    return;
+  }
   Kokkos::parallel_for(
-      "kinv::Decolorize::A", impl::range(this->execution_space(), y.size()),
+      "kinv::Decolorize::A", impl::range(space, y.size()),
       impl::ChannelWeightedSum<T>{x.view(), m_srf.view(), y.view(), m_channels, P});
 }
 
 template <class T>
 void Decolorize<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
   const std::int64_t P = pixels(y.shape());
-  const auto policy = impl::range(this->execution_space(), x.size());
+  const ExecutionSpace& space = this->execution_space();
+  if (host_blocks && P > 0) {
+    const std::int64_t blocks = blocks_of(P);
+    const auto policy = impl::range(space, (x.size() / P) * blocks);
+    if (accumulate)
+      Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                           impl::ChannelBroadcastBlocks<T, true>{y.view(), m_srf.view(), x.view(),
+                                                                 m_channels, P, blocks});
+    else
+      Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                           impl::ChannelBroadcastBlocks<T, false>{y.view(), m_srf.view(), x.view(),
+                                                                  m_channels, P, blocks});
+    return;
+  }
+  const auto policy = impl::range(space, x.size());
   if (accumulate)
     Kokkos::parallel_for(
         "kinv::Decolorize::A_adjoint", policy,

@@ -66,13 +66,7 @@ void Inpainting<T>::multiply(const char* label, const Tensor<T>& in, const Tenso
                              bool accumulate) const {
   impl::MaskBroadcast b;
   impl::make_mask_broadcast(m_mask.shape(), in.shape(), b);
-  const auto policy = impl::range(this->execution_space(), in.size());
-  if (accumulate)
-    Kokkos::parallel_for(label, policy,
-                         impl::MaskMultiply<T, true>{in.view(), m_mask.view(), out.view(), b});
-  else
-    Kokkos::parallel_for(label, policy,
-                         impl::MaskMultiply<T, false>{in.view(), m_mask.view(), out.view(), b});
+  impl::mask_multiply(label, this->execution_space(), in, m_mask, out, b, accumulate);
 }
 
 template <class T>
@@ -91,9 +85,8 @@ void Inpainting<T>::apply_noise(const Tensor<T>& y, const RandomStream& stream) 
   // Masked entries stay zero after noise, as in deepinv.
   impl::MaskBroadcast b;
   impl::make_mask_broadcast(m_mask.shape(), y.shape(), b);
-  Kokkos::parallel_for("kinv::Inpainting::mask_noise",
-                       impl::range(this->execution_space(), y.size()),
-                       impl::MaskMultiply<T, false>{y.view(), m_mask.view(), y.view(), b});
+  impl::mask_multiply("kinv::Inpainting::mask_noise", this->execution_space(), y, m_mask, y, b,
+                      false);
 }
 
 template <class T>

@@ -2,6 +2,7 @@
 #include <kinv/operators/mri.hpp>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace kinv {
@@ -122,9 +123,19 @@ template <class T, class Pack, class Unpack>
 void run(const ExecutionSpace& space, fft::PlanCache<T>& plans, const fft::ComplexView<T>& w,
          const fft::Geometry& fg, fft::Direction d, const char* label, std::int64_t pack_n,
          const Pack& pack, std::int64_t unpack_n, const Unpack& unpack) {
-  Kokkos::parallel_for(label, impl::range(space, pack_n), pack);
+  // Host backends: one task per grid row (impl::MRIRows); GPUs: one thread per element.
+  constexpr bool host = std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value;
+  const std::int64_t W = pack.g.ext[2], rows = pack.g.P / W;
+  if (host)
+    Kokkos::parallel_for(label, impl::range(space, pack_n / W), impl::MRIRows<T, Pack>{pack, rows});
+  else
+    Kokkos::parallel_for(label, impl::range(space, pack_n), pack);
   plans.transform(space, w.data(), w.data(), fg, d, fft::Normalization::None);
-  Kokkos::parallel_for(label, impl::range(space, unpack_n), unpack);
+  if (host)
+    Kokkos::parallel_for(label, impl::range(space, unpack_n / W),
+                         impl::MRIRows<T, Unpack>{unpack, rows});
+  else
+    Kokkos::parallel_for(label, impl::range(space, unpack_n), unpack);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include <kinv/config.hpp>
 #include <kinv/operators/blur.hpp>
 
 #include "reference_data.hpp"
@@ -154,15 +155,19 @@ Reference reference_conv_transpose2d(const Tensor<T>& y, const Tensor<T>& filter
 
 // Largest |got - ref| / (eps * sum|terms|) over the elements: recursive summation of n terms
 // in T errs by at most about n eps sum|terms|.
+// With `global`, every element is measured against the largest sum|terms| instead: an FFT's
+// rounding spreads over the whole image, so it is bounded in norm, not element by element.
 template <class T>
-double error_in_eps(const Tensor<T>& got, const Reference& ref) {
+double error_in_eps(const Tensor<T>& got, const Reference& ref, bool global = false) {
   EXPECT_EQ(got.shape(), ref.shape);
   const auto g = to_vector(got);
+  const long double largest =
+      ref.abs_sum.empty() ? 0.0L : *std::max_element(ref.abs_sum.begin(), ref.abs_sum.end());
   double worst = 0;
   for (std::size_t i = 0; i < g.size(); ++i) {
     const long double err = std::fabs(static_cast<long double>(g[i]) - ref.value[i]);
-    const long double scale =
-        std::max(ref.abs_sum[i], static_cast<long double>(std::numeric_limits<T>::min()));
+    const long double scale = std::max(global ? largest : ref.abs_sum[i],
+                                       static_cast<long double>(std::numeric_limits<T>::min()));
     worst = std::max(worst, static_cast<double>(err / scale / std::numeric_limits<T>::epsilon()));
   }
   return worst;
@@ -284,12 +289,12 @@ TYPED_TEST(BlurTest, PaddingModesAtTheEdge) {
 // Forward and adjoint against the host reference, and the dot test
 
 template <class T>
-void check_against_reference(const Case& cs, Padding mode, const Shape& fshape,
-                             std::uint64_t seed) {
+void check_against_reference(const Case& cs, Padding mode, const Shape& fshape, std::uint64_t seed,
+                             BlurAlgorithm algorithm = BlurAlgorithm::Direct) {
   if (!padding_fits(mode, cs.image[2], cs.image[3], cs.h, cs.w)) return;
-  SCOPED_TRACE(describe(mode, cs.image, fshape));
+  SCOPED_TRACE(describe(mode, cs.image, fshape) + " " + to_string(algorithm));
   const Tensor<T> k = test::random_tensor<T>(fshape, seed);
-  Blur<T> op(k, mode);
+  Blur<T> op(k, mode, algorithm);
   const Tensor<T> x = test::random_tensor<T>(cs.image, seed + 1);
   const Tensor<T> y = op.A(x);
   const Pads pr = torch_pads(mode, cs.h), pc = torch_pads(mode, cs.w);
@@ -297,12 +302,15 @@ void check_against_reference(const Case& cs, Padding mode, const Shape& fshape,
   const double forward_budget = static_cast<double>(cs.h * cs.w);
   const double adjoint_budget =
       forward_budget * static_cast<double>((pr.after + 2) * (pc.after + 2));
-  EXPECT_LE(error_in_eps(y, reference_conv2d(x, k, mode)), forward_budget);
+  // The FFT path: rounding of a few eps per butterfly level, against the largest element.
+  const bool fft = algorithm == BlurAlgorithm::FFT;
+  EXPECT_LE(error_in_eps(y, reference_conv2d(x, k, mode), fft), fft ? 64.0 : forward_budget);
   const Tensor<T> v = test::random_tensor<T>(y.shape(), seed + 2);
   const Tensor<T> z = op.A_adjoint(v);
   EXPECT_EQ(z.shape(), cs.image);
-  EXPECT_LE(error_in_eps(z, reference_conv_transpose2d(v, k, mode, cs.image)), adjoint_budget);
-  EXPECT_LT(test::adjoint_mismatch_ulps(op, cs.image, seed + 3), 4.0);
+  EXPECT_LE(error_in_eps(z, reference_conv_transpose2d(v, k, mode, cs.image), fft),
+            fft ? 64.0 : adjoint_budget);
+  EXPECT_LT(test::adjoint_mismatch_ulps(op, cs.image, seed + 3), fft ? 16.0 : 4.0);
 }
 
 TYPED_TEST(BlurTest, MatchesDeepinvDefinitionInEveryMode) {
@@ -313,6 +321,133 @@ TYPED_TEST(BlurTest, MatchesDeepinvDefinitionInEveryMode) {
       for (const Shape& fs : filter_shapes(cs.image, cs.h, cs.w))
         check_against_reference<T>(cs, mode, fs, seed += 10);
 }
+
+// Wider than the host kernels' column block, so that the vectorised interior, the border
+// columns and the top and bottom rows all run.
+TYPED_TEST(BlurTest, MatchesDeepinvDefinitionOnWideImages) {
+  using T = TypeParam;
+  const Case wide[] = {{{1, 2, 11, 300}, 3, 5}, {{2, 1, 7, 261}, 4, 4}, {{1, 1, 6, 140}, 5, 8}};
+  std::uint64_t seed = 700;
+  for (const Case& cs : wide)
+    for (Padding mode : all_paddings)
+      check_against_reference<T>(cs, mode, Shape{1, 1, cs.h, cs.w}, seed += 10);
+}
+
+#if KINV_HAVE_FFT
+TYPED_TEST(BlurTest, FFTAlgorithmMatchesDeepinvDefinition) {
+  using T = TypeParam;
+  std::uint64_t seed = 900;
+  for (const Case& cs : cases)
+    for (const Shape& fs : filter_shapes(cs.image, cs.h, cs.w))
+      check_against_reference<T>(cs, Padding::Circular, fs, seed += 10, BlurAlgorithm::FFT);
+}
+
+// max |a - b| / max(|b|), in units of T's epsilon.
+template <class T>
+double relative_diff_in_eps(const Tensor<T>& a, const Tensor<T>& b) {
+  const auto va = to_vector(a), vb = to_vector(b);
+  EXPECT_EQ(va.size(), vb.size());
+  double diff = 0, scale = std::numeric_limits<double>::min();
+  for (std::size_t i = 0; i < va.size() && i < vb.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
+    scale = std::max(scale, std::fabs(static_cast<double>(vb[i])));
+  }
+  return diff / scale / std::numeric_limits<T>::epsilon();
+}
+
+// The FFT path against the direct kernels: odd and even filters, filters broadcast or not
+// (so with and without two planes per complex transform, an odd plane count included), a
+// filter wider than the image (its taps fold), A, A_adjoint, A_adjoint_add and the dot test.
+TYPED_TEST(BlurTest, FFTEqualsDirect) {
+  using T = TypeParam;
+  const Case fft_cases[] = {{{1, 3, 16, 16}, 9, 9},  {{2, 3, 17, 12}, 4, 6}, {{1, 1, 9, 31}, 5, 4},
+                            {{2, 2, 8, 8}, 8, 7},    {{3, 1, 5, 7}, 3, 3},   {{1, 2, 5, 6}, 9, 11},
+                            {{1, 3, 64, 48}, 19, 19}};
+  std::uint64_t seed = 1300;
+  for (const Case& cs : fft_cases)
+    for (const Shape& fs : filter_shapes(cs.image, cs.h, cs.w)) {
+      SCOPED_TRACE(describe(Padding::Circular, cs.image, fs));
+      const Tensor<T> k = test::random_tensor<T>(fs, seed += 10);
+      Blur<T> direct(k, Padding::Circular, BlurAlgorithm::Direct);
+      Blur<T> fft(k, Padding::Circular, BlurAlgorithm::FFT);
+      ASSERT_FALSE(direct.uses_fft());
+      ASSERT_TRUE(fft.uses_fft());
+      const Tensor<T> x = test::random_tensor<T>(cs.image, seed + 1);
+      const Tensor<T> y = test::random_tensor<T>(cs.image, seed + 2);
+      // FFT rounding grows like log(H W); 64 eps of the largest value leaves room for that.
+      EXPECT_LT(relative_diff_in_eps(fft.A(x), direct.A(x)), 64.0);
+      EXPECT_LT(relative_diff_in_eps(fft.A_adjoint(y), direct.A_adjoint(y)), 64.0);
+      const Tensor<T> acc = clone(x);
+      fft.A_adjoint_add(y, acc);
+      const Tensor<T> expected = clone(x);
+      direct.A_adjoint_add(y, expected);
+      EXPECT_LT(relative_diff_in_eps(acc, expected), 64.0);
+      EXPECT_LT(test::adjoint_mismatch_ulps(fft, cs.image, seed + 3), 16.0);
+    }
+}
+
+TYPED_TEST(BlurTest, AlgorithmChoice) {
+  using T = TypeParam;
+  for (BlurAlgorithm a : {BlurAlgorithm::Auto, BlurAlgorithm::Direct, BlurAlgorithm::FFT})
+    EXPECT_EQ(parse_blur_algorithm(to_string(a)), a);
+  EXPECT_EQ(parse_blur_algorithm("FFT"), BlurAlgorithm::FFT);
+  EXPECT_THROW(parse_blur_algorithm("winograd"), ValueError);
+  const Tensor<T> small("k", {1, 1, 3, 3});
+  const Tensor<T> large = gaussian_kernel<T>(4.0);  // 29 x 29 = 841 taps
+  ASSERT_LT(small.size(), blur_fft_min_taps<T>());
+  ASSERT_GE(large.size(), blur_fft_min_taps<T>());
+  EXPECT_FALSE(Blur<T>(small, Padding::Circular).uses_fft());
+  EXPECT_TRUE(Blur<T>(large, Padding::Circular).uses_fft());
+  EXPECT_EQ(Blur<T>(large, Padding::Circular).algorithm(), BlurAlgorithm::Auto);
+  EXPECT_FALSE(Blur<T>(large, Padding::Circular, BlurAlgorithm::Direct).uses_fft());
+  EXPECT_TRUE(Blur<T>(small, "circular", BlurAlgorithm::FFT).uses_fft());
+  // Auto never takes the FFT path for the other paddings, and asking for it is an error.
+  for (Padding mode : all_paddings) {
+    if (mode == Padding::Circular) continue;
+    EXPECT_FALSE(Blur<T>(large, mode).uses_fft()) << to_string(mode);
+    try {
+      Blur<T> bad(large, mode, BlurAlgorithm::FFT);
+      FAIL() << "expected a ValueError for " << to_string(mode);
+    } catch (const ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("circular"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Kokkos allocations seen through the Kokkos Tools callback (no tool library needed).
+std::int64_t g_allocations = 0;
+void count_allocation(Kokkos::Profiling::SpaceHandle, const char*, const void*, std::uint64_t) {
+  ++g_allocations;
+}
+
+// The FFT path plans and allocates on the first call for a shape only; a new shape is
+// recomputed (and still right).
+TYPED_TEST(BlurTest, FFTPathReusesItsWorkspace) {
+  using T = TypeParam;
+  Blur<T> fft(gaussian_kernel<T>(2.5), Padding::Circular, BlurAlgorithm::FFT);
+  Blur<T> direct(fft.filter(), Padding::Circular, BlurAlgorithm::Direct);
+  for (const Shape& xs : {Shape{1, 3, 40, 36}, Shape{2, 1, 24, 30}}) {
+    SCOPED_TRACE(xs.to_string());
+    const Tensor<T> x = test::random_tensor<T>(xs, 5);
+    const Tensor<T> y("y", xs), z("z", xs);
+    fft.A(x, y);
+    fft.A_adjoint(x, z);
+    Kokkos::fence();
+    g_allocations = 0;
+    Kokkos::Tools::Experimental::set_allocate_data_callback(&count_allocation);
+    for (int i = 0; i < 3; ++i) {
+      fft.A(x, y);
+      fft.A_adjoint(x, z);
+      fft.A_adjoint_add(x, z);
+    }
+    Kokkos::fence();
+    Kokkos::Tools::Experimental::set_allocate_data_callback(nullptr);
+    EXPECT_EQ(g_allocations, 0);
+    EXPECT_LT(relative_diff_in_eps(y, direct.A(x)), 64.0);
+  }
+}
+
+#endif  // KINV_HAVE_FFT
 
 TYPED_TEST(BlurTest, RankTwoFilterIsBroadcast) {
   using T = TypeParam;

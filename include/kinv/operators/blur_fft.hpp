@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kinv/fft/fft.hpp>
+#include <kinv/operators/impl/blur_fft_engine.hpp>
 #include <kinv/physics/physics.hpp>
 
 namespace kinv {
@@ -16,7 +17,8 @@ namespace kinv {
 /// order) or (H, W) (any channel count), and the filter, as Blur takes it, has shape
 /// (b, c, h, w) with b in {1, B}, c in {1, C}, or (h, w), with h <= H and w <= W. The filter's
 /// spectra are computed once, at construction. A_adjoint is the exact adjoint (a circular
-/// correlation).
+/// correlation). Concurrent calls on one object are serialised by a mutex (the work buffer is
+/// shared), so they are safe but do not overlap.
 template <class T>
 class BlurFFT : public LinearPhysics<T> {
  public:
@@ -36,16 +38,10 @@ class BlurFFT : public LinearPhysics<T> {
   void apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const override;
 
  private:
-  void apply(const char* label, const Tensor<T>& in, const Tensor<T>& out, bool adjoint,
-             bool accumulate) const;
-
   Tensor<T> m_filter;
   Shape m_img_size;
   std::int64_t m_H = 0, m_W = 0;
-  // Spectra of the (b, c) filter planes, scaled by 1 / (H W), as b * c grids of H x W.
-  fft::ComplexView<T> m_spectra;
-  mutable fft::PlanCache<T> m_plans;
-  mutable fft::ComplexView<T> m_work;
+  mutable impl::BlurFFTEngine<T> m_engine;
 };
 
 extern template class BlurFFT<float>;

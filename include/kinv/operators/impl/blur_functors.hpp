@@ -197,6 +197,97 @@ struct BlurAdjoint {
   }
 };
 
+/// Output columns a row task of the host kernels keeps in one local accumulator block.
+constexpr std::int64_t blur_row_block = 128;
+
+/// y = A x on host backends, unit strides only: one task per output row (b, c, i). The columns
+/// whose taps all read inside the image run tap by tap over a block of columns, a unit-stride
+/// loop the compiler vectorises; the rows a tap reads are remapped once per tap row, so this
+/// covers the top and bottom borders too. The few border columns go through the per-element
+/// kernel. Every output sums its taps in the same (u, v) order as BlurForward, skipping the same
+/// zero rows, so both kernels give the same bits.
+template <class T, Padding P>
+struct BlurForwardRows {
+  BlurForward<T, P> e;  // the per-element kernel, for the border columns
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
+    const BlurGeometry& g = e.g;
+    const std::int64_t i = row % g.Ho, bc = row / g.Ho;
+    const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
+    const T* xp = e.x.data() + bc * g.H * g.W;
+    const T* kp = e.k.data() + kof;
+    T* yp = e.y.data() + row * g.Wo;
+    const std::int64_t cb = e.in.col_begin, ce = e.in.col_end;
+    for (std::int64_t j = 0; j < cb; ++j) e(row * g.Wo + j);
+    for (std::int64_t j0 = cb; j0 < ce; j0 += blur_row_block) {
+      const std::int64_t len = blur_min(blur_row_block, ce - j0);
+      T acc[blur_row_block];
+      for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] = T(0);
+      for (std::int64_t u = 0; u < g.kh; ++u) {
+        const std::int64_t r =
+            P == Padding::Valid ? i + g.oh - u : blur_source<P>(i + g.oh - u, g.H);
+        if (r < 0) continue;
+        const T* xr = xp + r * g.W + j0 + g.ow;  // x(r, j0 + jj + ow - v) = xr[jj - v]
+        const T* kr = kp + u * g.kw;
+        for (std::int64_t v = 0; v < g.kw; ++v) {
+          const T kv = kr[v];
+          const T* s = xr - v;
+          for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] += kv * s[jj];
+        }
+      }
+      for (std::int64_t jj = 0; jj < len; ++jj) yp[j0 + jj] = acc[jj];
+    }
+    for (std::int64_t j = blur_max(ce, cb); j < g.Wo; ++j) e(row * g.Wo + j);
+  }
+};
+
+/// x = A^T y (or +=) on host backends, unit strides only: one task per input row (b, c, r).
+/// Where the row's taps all land on output rows without folding (the interior rows, and every
+/// row for circular padding, whose adjoint is a circular correlation), the interior columns run
+/// tap by tap over a block of columns as in BlurForwardRows; everything else goes through the
+/// per-element kernel. Interior pixels sum in BlurAdjoint's (u, v) order, so they match it
+/// bitwise; circular border rows sum in another order (equal to rounding).
+template <class T, Padding P, bool Accumulate>
+struct BlurAdjointRows {
+  BlurAdjoint<T, P, Accumulate> e;  // the per-element kernel
+  std::int64_t col_begin, col_end;  // columns whose taps land inside [0, Wo) unfolded
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
+    const BlurGeometry& g = e.g;
+    const std::int64_t r = row % g.H, bc = row / g.H;
+    const bool fast = P == Padding::Circular || (r >= e.in.row_begin && r < e.in.row_end);
+    const std::int64_t cb = fast ? col_begin : 0, ce = fast ? blur_max(col_begin, col_end) : 0;
+    for (std::int64_t s = 0; s < cb; ++s) e(row * g.W + s);
+    if (fast) {
+      const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
+      const T* yp = e.y.data() + bc * g.Ho * g.Wo;
+      const T* kp = e.k.data() + kof;
+      T* xp = e.x.data() + row * g.W;
+      for (std::int64_t s0 = cb; s0 < ce; s0 += blur_row_block) {
+        const std::int64_t len = blur_min(blur_row_block, ce - s0);
+        T acc[blur_row_block];
+        for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] = T(0);
+        for (std::int64_t u = 0; u < g.kh; ++u) {
+          std::int64_t t = r - g.oh + u;  // the output row tap u meets
+          if (P == Padding::Circular) t = t < 0 ? t + g.Ho : (t >= g.Ho ? t - g.Ho : t);
+          const T* yr = yp + t * g.Wo + s0 - g.ow;  // y(t, s0 + jj - ow + v) = yr[jj + v]
+          const T* kr = kp + u * g.kw;
+          for (std::int64_t v = 0; v < g.kw; ++v) {
+            const T kv = kr[v];
+            const T* q = yr + v;
+            for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] += kv * q[jj];
+          }
+        }
+        if (Accumulate)
+          for (std::int64_t jj = 0; jj < len; ++jj) xp[s0 + jj] += acc[jj];
+        else
+          for (std::int64_t jj = 0; jj < len; ++jj) xp[s0 + jj] = acc[jj];
+      }
+    }
+    for (std::int64_t s = ce; s < g.W; ++s) e(row * g.W + s);
+  }
+};
+
 /// The geometry of a convolution with a filter of shape (b, c, h, w) on an input of shape
 /// (B, C, H, W) in the given mode, keeping every (sh, sw)-th output (defined in blur.cpp; the
 /// shapes must already be checked).

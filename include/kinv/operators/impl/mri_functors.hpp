@@ -44,11 +44,15 @@ struct MRIForwardPack {
   Kokkos::View<const T*, MemorySpace> x, maps;
   ComplexWork<T> w;
   MRIGeometry<T> g;
+  static constexpr bool ifft_source = true;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t j = i % g.P;
-    const std::int64_t t = i / g.P;
+    const std::int64_t t = i / g.P, j = i - t * g.P;
+    element(i, t, g.shifted(j, g.ifft_shift));
+  }
+  /// Element i of plane t, reading grid point p.
+  KOKKOS_INLINE_FUNCTION void element(const std::int64_t i, const std::int64_t t,
+                                      const std::int64_t p) const {
     const std::int64_t c = t % g.N, b = t / g.N;
-    const std::int64_t p = g.shifted(j, g.ifft_shift);
     const T xr = x(2 * b * g.P + p), xi = x((2 * b + 1) * g.P + p);
     if (HasCoils) {
       const std::int64_t m = b * g.maps_b + c * g.P + p;
@@ -67,11 +71,16 @@ struct MRIForwardUnpack {
   Kokkos::View<const T*, MemorySpace> mask;
   Kokkos::View<T*, MemorySpace> y;
   MRIGeometry<T> g;
+  static constexpr bool ifft_source = false;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t k = i % g.P;
-    const std::int64_t t = i / g.P;
+    const std::int64_t t = i / g.P, k = i - t * g.P;
+    element(i, t, g.shifted(k, g.fft_shift));
+  }
+  KOKKOS_INLINE_FUNCTION void element(const std::int64_t i, const std::int64_t t,
+                                      const std::int64_t q) const {
+    const std::int64_t k = i - t * g.P;
     const std::int64_t c = t % g.N, b = t / g.N;
-    const Kokkos::complex<T> v = w(t * g.P + g.shifted(k, g.fft_shift));
+    const Kokkos::complex<T> v = w(t * g.P + q);
     y((2 * b * g.N + c) * g.P + k) = mask(g.mask_index(b, 0, k)) * (g.scale * v.real());
     y(((2 * b + 1) * g.N + c) * g.P + k) = mask(g.mask_index(b, 1, k)) * (g.scale * v.imag());
   }
@@ -83,11 +92,14 @@ struct MRIAdjointPack {
   Kokkos::View<const T*, MemorySpace> y, mask;
   ComplexWork<T> w;
   MRIGeometry<T> g;
+  static constexpr bool ifft_source = true;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t j = i % g.P;
-    const std::int64_t t = i / g.P;
+    const std::int64_t t = i / g.P, j = i - t * g.P;
+    element(i, t, g.shifted(j, g.ifft_shift));
+  }
+  KOKKOS_INLINE_FUNCTION void element(const std::int64_t i, const std::int64_t t,
+                                      const std::int64_t p) const {
     const std::int64_t c = t % g.N, b = t / g.N;
-    const std::int64_t p = g.shifted(j, g.ifft_shift);
     w(i) = Kokkos::complex<T>(mask(g.mask_index(b, 0, p)) * y((2 * b * g.N + c) * g.P + p),
                               mask(g.mask_index(b, 1, p)) * y(((2 * b + 1) * g.N + c) * g.P + p));
   }
@@ -100,9 +112,14 @@ struct MRIAdjointUnpack {
   Kokkos::View<const T*, MemorySpace> maps;
   Kokkos::View<T*, MemorySpace> x;
   MRIGeometry<T> g;
+  static constexpr bool ifft_source = false;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t k = i % g.P, b = i / g.P;
-    const std::int64_t q = g.shifted(k, g.fft_shift);
+    const std::int64_t b = i / g.P, k = i - b * g.P;
+    element(i, b, g.shifted(k, g.fft_shift));
+  }
+  KOKKOS_INLINE_FUNCTION void element(const std::int64_t i, const std::int64_t b,
+                                      const std::int64_t q) const {
+    const std::int64_t k = i - b * g.P;
     T re = 0, im = 0;
     for (std::int64_t c = 0; c < g.N; ++c) {
       const Kokkos::complex<T> v = w((b * g.N + c) * g.P + q);
@@ -125,6 +142,27 @@ struct MRIAdjointUnpack {
       x(2 * b * g.P + k) = re;
       x((2 * b + 1) * g.P + k) = im;
     }
+  }
+};
+
+/// One of the pack / unpack functors above on host backends, one task per grid row of every
+/// plane: the shifted source of a row is one source row, in two unit-stride runs (before and
+/// after the wrap), so no index needs a division. GPUs run the functors per element.
+template <class T, class F>
+struct MRIRows {
+  F f;
+  std::int64_t rows;  // grid rows per plane, P / W
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t r) const {
+    const MRIGeometry<T>& g = f.g;
+    const std::int64_t W = g.ext[2];
+    const std::int64_t* shift = F::ifft_source ? g.ifft_shift : g.fft_shift;
+    const std::int64_t t = r / rows, k0 = (r - t * rows) * W;
+    const std::int64_t sw = shift[2] % W;
+    const std::int64_t src = g.shifted(k0, shift) - sw;  // the source row's first point
+    const std::int64_t i0 = t * g.P + k0;
+    for (std::int64_t col = 0; col < W - sw; ++col) f.element(i0 + col, t, src + col + sw);
+    for (std::int64_t col = W - sw; col < W; ++col) f.element(i0 + col, t, src + col + sw - W);
   }
 };
 
