@@ -7,7 +7,9 @@
 
 #include <climits>
 #include <cstddef>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 
 namespace kinv {
 namespace fft {
@@ -19,6 +21,21 @@ inline const char* backend_name() { return "FFTW"; }
 inline std::mutex& fftw_planner_mutex() {
   static std::mutex m;
   return m;
+}
+
+/// Whether plans are measured (the default) or estimated. KINV_FFTW_PLANNER=estimate picks
+/// FFTW_ESTIMATE: several times slower transforms, but the same plan in every process, so that
+/// FFT-based operators give bitwise the same results on every rank and in every run (measured
+/// plans are timed, and two processes may pick different ones, equal only to rounding).
+inline bool fftw_measure_plans() {
+  static const bool measure = [] {
+    const char* v = std::getenv("KINV_FFTW_PLANNER");
+    if (v == nullptr || std::string(v).empty() || std::string(v) == "measure") return true;
+    if (std::string(v) == "estimate") return false;
+    throw ValueError(std::string("KINV_FFTW_PLANNER='") + v +
+                     "': valid values are 'measure' and 'estimate'");
+  }();
+  return measure;
 }
 
 template <class T>
@@ -90,7 +107,8 @@ struct Plan<T>::Impl {
     // once per geometry, on scratch arrays (measuring overwrites them) with the SIMD alignment
     // of the caller's (Kokkos allocations have it). Otherwise FFTW_ESTIMATE on the caller's
     // arrays, which it leaves untouched.
-    const bool aligned = F::alignment_of(ci) == 0 && F::alignment_of(co) == 0;
+    const bool aligned =
+        impl::fftw_measure_plans() && F::alignment_of(ci) == 0 && F::alignment_of(co) == 0;
     C* scratch = nullptr;
     if (aligned) {
       const std::size_t bytes =
