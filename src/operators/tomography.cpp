@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace kinv {
 
@@ -154,17 +155,23 @@ void Tomography<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
 }
 
 namespace {
+// Pixels per work item of A^T: on CPUs a run along a row, which it visits angle by angle, so that
+// the candidate search's branches follow the same pattern from one pixel to the next; on GPUs one
+// thread per pixel. Each pixel sums in the same order either way.
+constexpr int kAdjointRun =
+    std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value ? 32 : 1;
+
 template <class T, bool Circle>
 void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
              const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y, const Tensor<T>& x,
              bool accumulate) {
-  const auto policy = impl::range(space, x.size());
+  using Add = impl::TomographyAdjoint<T, Circle, true, kAdjointRun>;
+  using Set = impl::TomographyAdjoint<T, Circle, false, kAdjointRun>;
+  const auto policy = impl::range(space, Set::work_items(x.size(), g.width));
   if (accumulate)
-    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
-                         impl::TomographyAdjoint<T, Circle, true>{y.view(), table, x.view(), g});
+    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy, Add{y.view(), table, x.view(), g});
   else
-    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
-                         impl::TomographyAdjoint<T, Circle, false>{y.view(), table, x.view(), g});
+    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy, Set{y.view(), table, x.view(), g});
 }
 }  // namespace
 

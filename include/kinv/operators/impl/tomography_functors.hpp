@@ -266,67 +266,92 @@ struct TomographyForward {
 /// lies within one pixel of it along both axes, so (t_k, s_j) lies within |cos| + |sin| of the
 /// pixel's rotated offset; for each such k, two slabs bound j (their bounds are linear in k,
 /// from the angle table: no division here). That leaves about 4 candidates per angle (at most
-/// 9), each weighed exactly as in TomographyForward.
-template <class T, bool Circle, bool Accumulate>
+/// 9), each weighed exactly as in TomographyForward. A work item computes a run of Tile pixels
+/// along a row (1 on GPUs: one thread per pixel), angle by angle.
+template <class T, bool Circle, bool Accumulate, int Tile>
 struct TomographyAdjoint {
   Kokkos::View<const T*, MemorySpace> y;      // (BC, D, A)
   Kokkos::View<const T*, MemorySpace> table;  // TomographyAngle rows
   Kokkos::View<T*, MemorySpace> x;            // (BC, W, W)
   TomographyGeometry<T> g;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t W = g.width, D = g.detectors, S = g.samples, A = g.angles;
-    const std::int64_t col = i % W;
-    const std::int64_t rest = i / W;
-    const std::int64_t row = rest % W;
-    const std::int64_t ybase = (rest / W) * D * A;
-    T acc = 0;
-    if (!Circle || g.in_disc(row, col)) {
-      const T colf = static_cast<T>(col), rowf = static_cast<T>(row);
-      const T dx = colf - g.centre;
-      const T dy = rowf - g.centre;
-      for (std::int64_t a = 0; a < A; ++a) {
-        const TomographyAngle<T> p = TomographyAngle<T>::load(table, a);
-        const T uk = p.cs * dx - p.sn * dy + g.t_offset;  // fractional k of the pixel centre
-        const T uj = p.sn * dx + p.cs * dy + g.s_offset;  // fractional j
-        std::int64_t k0, k1;
-        index_range(uk - p.half, uk + p.half, D, k0, k1);
-        for (std::int64_t k = k0; k <= k1; ++k) {
-          // Along line k the sample lies within one pixel of this one in x for
-          // |cs dt + sn u| < 1 and in y for |cs u - sn dt| < 1, with u = j - uj.
-          const T dt = static_cast<T>(k) - uk;
-          const T cx = p.slope_x * dt, cy = p.slope_y * dt;
-          T lo = cx - p.width_x, hi = cx + p.width_x;
-          if (cy - p.width_y > lo) lo = cy - p.width_y;
-          if (cy + p.width_y < hi) hi = cy + p.width_y;
-          if (-p.half > lo) lo = -p.half;
-          if (p.half < hi) hi = p.half;
-          std::int64_t j0, j1;
-          index_range(uj + lo, uj + hi, S, j0, j1);
-          if (j0 > j1) continue;
-          T bx, by;
-          g.line(p.cs, p.sn, k, bx, by);
-          const T yv = y(ybase + k * A + a);
-          for (std::int64_t j = j0; j <= j1; ++j) {
-            // The sample's weight on this pixel is nonzero exactly when col - 1 < px < col + 1
-            // and row - 1 < py < row + 1. Then floor(px) is col or col - 1 and the forward
-            // kernel's fraction fx = px - floor(px) is one of the two differences below (exact
-            // integers minus px: the same value), so the weight is bitwise the forward's.
-            T px, py;
-            g.coords(p.cs, p.sn, bx, by, j, px, py);
-            if (!(px > colf - T(1) && px < colf + T(1) && py > rowf - T(1) && py < rowf + T(1)))
-              continue;
-            const T wx = px < colf ? px - (colf - T(1)) : T(1) - (px - colf);
-            const T wy = py < rowf ? py - (rowf - T(1)) : T(1) - (py - rowf);
-            acc += bilinear_weight(wy, wx) * yv;
-          }
-        }
+  /// Work items: (BC, W rows, ceil(W / Tile) runs of Tile pixels along the row).
+  static std::int64_t work_items(std::int64_t image_entries, std::int64_t width) {
+    return image_entries / width * ((width + Tile - 1) / Tile);
+  }
+
+  // Adds angle a's contributions to the pixel (row, col) to acc.
+  KOKKOS_INLINE_FUNCTION void add_angle(const TomographyAngle<T>& p, std::int64_t a, T colf, T rowf,
+                                        std::int64_t ybase, T& acc) const {
+    const std::int64_t D = g.detectors, S = g.samples, A = g.angles;
+    const T dx = colf - g.centre;
+    const T dy = rowf - g.centre;
+    const T uk = p.cs * dx - p.sn * dy + g.t_offset;  // fractional k of the pixel centre
+    const T uj = p.sn * dx + p.cs * dy + g.s_offset;  // fractional j
+    std::int64_t k0, k1;
+    index_range(uk - p.half, uk + p.half, D, k0, k1);
+    for (std::int64_t k = k0; k <= k1; ++k) {
+      // Along line k the sample lies within one pixel of this one in x for
+      // |cs dt + sn u| < 1 and in y for |cs u - sn dt| < 1, with u = j - uj.
+      const T dt = static_cast<T>(k) - uk;
+      const T cx = p.slope_x * dt, cy = p.slope_y * dt;
+      T lo = cx - p.width_x, hi = cx + p.width_x;
+      if (cy - p.width_y > lo) lo = cy - p.width_y;
+      if (cy + p.width_y < hi) hi = cy + p.width_y;
+      if (-p.half > lo) lo = -p.half;
+      if (p.half < hi) hi = p.half;
+      std::int64_t j0, j1;
+      index_range(uj + lo, uj + hi, S, j0, j1);
+      if (j0 > j1) continue;
+      T bx, by;
+      g.line(p.cs, p.sn, k, bx, by);
+      const T yv = y(ybase + k * A + a);
+      for (std::int64_t j = j0; j <= j1; ++j) {
+        // The sample's weight on this pixel is nonzero exactly when col - 1 < px < col + 1
+        // and row - 1 < py < row + 1. Then floor(px) is col or col - 1 and the forward
+        // kernel's fraction fx = px - floor(px) is one of the two differences below (exact
+        // integers minus px: the same value), so the weight is bitwise the forward's.
+        T px, py;
+        g.coords(p.cs, p.sn, bx, by, j, px, py);
+        if (!(px > colf - T(1) && px < colf + T(1) && py > rowf - T(1) && py < rowf + T(1)))
+          continue;
+        const T wx = px < colf ? px - (colf - T(1)) : T(1) - (px - colf);
+        const T wy = py < rowf ? py - (rowf - T(1)) : T(1) - (py - rowf);
+        acc += bilinear_weight(wy, wx) * yv;
       }
     }
-    if (Accumulate)
-      x(i) += acc;
-    else
-      x(i) = acc;
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = g.width, A = g.angles;
+    const std::int64_t runs = (W + Tile - 1) / Tile;
+    const std::int64_t c0 = (i % runs) * Tile;
+    const std::int64_t rest = i / runs;
+    const std::int64_t row = rest % W;
+    const std::int64_t bc = rest / W;
+    const std::int64_t ybase = bc * g.detectors * A;
+    const int n = W - c0 < Tile ? static_cast<int>(W - c0) : Tile;
+    const T rowf = static_cast<T>(row);
+    // Each pixel sums its contributions in the order of (a, k, j) whatever the run length, so
+    // the result does not depend on Tile; angle-major order over the run helps CPUs predict.
+    T acc[Tile];
+    bool on[Tile];
+    for (int c = 0; c < Tile; ++c) {
+      acc[c] = T(0);
+      on[c] = c < n && (!Circle || g.in_disc(row, c0 + c));
+    }
+    for (std::int64_t a = 0; a < A; ++a) {
+      const TomographyAngle<T> p = TomographyAngle<T>::load(table, a);
+      for (int c = 0; c < n; ++c)
+        if (on[c]) add_angle(p, a, static_cast<T>(c0 + c), rowf, ybase, acc[c]);
+    }
+    const std::int64_t out = (bc * W + row) * W + c0;
+    for (int c = 0; c < n; ++c) {
+      if (Accumulate)
+        x(out + c) += acc[c];
+      else
+        x(out + c) = acc[c];
+    }
   }
 };
 
