@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace kinv {
 
@@ -38,6 +39,24 @@ void cos_sin_degrees(double degrees, double& c, double& s) {
     c = std::cos(rad);
     s = std::sin(rad);
   }
+}
+
+template <class T>
+impl::TomographyGeometry<T> geometry(std::int64_t width, std::int64_t detectors,
+                                     std::int64_t samples, std::int64_t angles) {
+  impl::TomographyGeometry<T> g;
+  g.width = width;
+  g.detectors = detectors;
+  g.samples = samples;
+  g.angles = angles;
+  g.centre = static_cast<T>(0.5 * static_cast<double>(width - 1));
+  g.t_offset = static_cast<T>(0.5 * static_cast<double>(detectors - 1));
+  g.s_offset = static_cast<T>(0.5 * static_cast<double>(samples - 1));
+  // Sample points and the adjoint's rotated pixel offsets are rounded to a few ulps of their
+  // magnitude (at most about W + D + S); this slack keeps every candidate in the search.
+  g.margin = static_cast<T>(1e-3 + 16.0 * std::numeric_limits<T>::epsilon() *
+                                       static_cast<double>(width + detectors + samples));
+  return g;
 }
 
 }  // namespace
@@ -88,19 +107,20 @@ Tomography<T>::Tomography(std::int64_t img_width, const TomographyOptions& optio
                        : img_width + 2 * static_cast<std::int64_t>(
                                              std::ceil((std::sqrt(2.0) - 1.0) * img_width / 2.0));
 
+  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles());
   const std::size_t n = m_angles.size();
-  m_cos = Kokkos::View<T*, MemorySpace>("kinv::Tomography::cos", n);
-  m_sin = Kokkos::View<T*, MemorySpace>("kinv::Tomography::sin", n);
-  auto hc = Kokkos::create_mirror_view(m_cos);
-  auto hs = Kokkos::create_mirror_view(m_sin);
+  constexpr int stride = impl::TomographyAngle<T>::kStride;
+  m_table = Kokkos::View<T*, MemorySpace>("kinv::Tomography::angles", n * stride);
+  auto h = Kokkos::create_mirror_view(m_table);
   for (std::size_t a = 0; a < n; ++a) {
     double c, s;
     cos_sin_degrees(m_angles[a], c, s);
-    hc(a) = static_cast<T>(c);
-    hs(a) = static_cast<T>(s);
+    const auto row = impl::TomographyAngle<T>::make(static_cast<T>(c), static_cast<T>(s), g.margin);
+    const T values[stride] = {row.cs,      row.sn,      row.half,   row.slope_x,
+                              row.width_x, row.slope_y, row.width_y};
+    for (int e = 0; e < stride; ++e) h(a * stride + e) = values[e];
   }
-  Kokkos::deep_copy(m_cos, hc);
-  Kokkos::deep_copy(m_sin, hs);
+  Kokkos::deep_copy(m_table, h);
 }
 
 template <class T>
@@ -122,44 +142,46 @@ Shape Tomography<T>::input_shape(const Shape& output) const {
   return Shape{output[0], output[1], m_width, m_width};
 }
 
-namespace {
 template <class T>
-impl::TomographyGeometry<T> geometry(std::int64_t width, std::int64_t detectors,
-                                     std::int64_t samples, std::int64_t angles, bool circle) {
-  impl::TomographyGeometry<T> g;
-  g.width = width;
-  g.detectors = detectors;
-  g.samples = samples;
-  g.angles = angles;
-  g.centre = static_cast<T>(0.5 * static_cast<double>(width - 1));
-  g.t_offset = static_cast<T>(0.5 * static_cast<double>(detectors - 1));
-  g.s_offset = static_cast<T>(0.5 * static_cast<double>(samples - 1));
-  // Sample points and the adjoint's rotated pixel offsets are rounded to a few ulps of their
-  // magnitude (at most about W + D + S); this slack keeps every candidate in the search.
-  g.margin = static_cast<T>(1e-3 + 16.0 * std::numeric_limits<T>::epsilon() *
-                                       static_cast<double>(width + detectors + samples));
-  g.circle = circle;
-  return g;
+void Tomography<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
+  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles());
+  const auto policy = impl::range(this->execution_space(), y.size());
+  if (m_circle)
+    Kokkos::parallel_for("kinv::Tomography::A", policy,
+                         impl::TomographyForward<T, true>{x.view(), m_table, y.view(), g});
+  else
+    Kokkos::parallel_for("kinv::Tomography::A", policy,
+                         impl::TomographyForward<T, false>{x.view(), m_table, y.view(), g});
+}
+
+namespace {
+// Pixels per work item of A^T: on CPUs a run along a row, which it visits angle by angle, so that
+// the candidate search's branches follow the same pattern from one pixel to the next; on GPUs one
+// thread per pixel. Each pixel sums in the same order either way.
+constexpr int kAdjointRun =
+    std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value ? 32 : 1;
+
+template <class T, bool Circle>
+void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+             const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y, const Tensor<T>& x,
+             bool accumulate) {
+  using Add = impl::TomographyAdjoint<T, Circle, true, kAdjointRun>;
+  using Set = impl::TomographyAdjoint<T, Circle, false, kAdjointRun>;
+  const auto policy = impl::range(space, Set::work_items(x.size(), g.width));
+  if (accumulate)
+    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy, Add{y.view(), table, x.view(), g});
+  else
+    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy, Set{y.view(), table, x.view(), g});
 }
 }  // namespace
 
 template <class T>
-void Tomography<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
-  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles(), m_circle);
-  Kokkos::parallel_for("kinv::Tomography::A", impl::range(this->execution_space(), y.size()),
-                       impl::TomographyForward<T>{x.view(), m_cos, m_sin, y.view(), g});
-}
-
-template <class T>
 void Tomography<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
-  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles(), m_circle);
-  const auto policy = impl::range(this->execution_space(), x.size());
-  if (accumulate)
-    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
-                         impl::TomographyAdjoint<T, true>{y.view(), m_cos, m_sin, x.view(), g});
+  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles());
+  if (m_circle)
+    adjoint<T, true>(this->execution_space(), g, m_table, y, x, accumulate);
   else
-    Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
-                         impl::TomographyAdjoint<T, false>{y.view(), m_cos, m_sin, x.view(), g});
+    adjoint<T, false>(this->execution_space(), g, m_table, y, x, accumulate);
 }
 
 template class Tomography<float>;

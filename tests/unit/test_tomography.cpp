@@ -133,6 +133,39 @@ TYPED_TEST(TomographyTest, AdjointIsTheExactTranspose) {
   }
 }
 
+TYPED_TEST(TomographyTest, AdjointMatrixIsBitwiseTheTranspose) {
+  using T = TypeParam;
+  // For a basis image, entry (k, a) of A e_p sums the weights of pixel p over the samples of
+  // line (k, a) in the order of j, plus exact zeros; A^T e_q at pixel p sums the same weights in
+  // the same order. So the two matrices agree bitwise, and a sample that either kernel's index
+  // ranges miss (even one of tiny weight, at the edge of a footprint or of the image) shows.
+  // Angles near multiples of 45 degrees and lines along the image edges stress those ranges.
+  const std::vector<double> angles = {0.0,  1e-5, 0.3,      30.0,  44.99999, 45.0,      60.0,
+                                      89.9, 90.0, 90.00001, 112.5, 135.0,    179.99999, 270.0};
+  for (const Config& c :
+       {Config{13, angles, 13, false}, Config{12, angles, 17, false}, Config{14, angles, 14, true},
+        Config{11, angles, 16, true}, Config{2, angles, 3, false}}) {
+    Tomography<T> op(c.width, options_of(c));
+    const std::int64_t n = c.width * c.width, m = op.detector_count() * op.num_angles();
+    std::vector<T> ex(n * n, T(0)), ey(m * m, T(0));
+    for (std::int64_t i = 0; i < n; ++i) ex[i * n + i] = T(1);
+    for (std::int64_t i = 0; i < m; ++i) ey[i * m + i] = T(1);
+    const auto A = to_vector(op.A(from_vector<T>("e", {n, 1, c.width, c.width}, ex)));
+    const auto At = to_vector(
+        op.A_adjoint(from_vector<T>("e", {m, 1, op.detector_count(), op.num_angles()}, ey)));
+    std::int64_t nonzero = 0, differ = 0;
+    for (std::int64_t p = 0; p < n; ++p)
+      for (std::int64_t q = 0; q < m; ++q) {
+        nonzero += A[p * m + q] != T(0);
+        if (A[p * m + q] != At[q * n + p] && ++differ <= 5)
+          ADD_FAILURE() << c.to_string() << " pixel " << p << " measurement " << q << ": A "
+                        << A[p * m + q] << ", A^T " << At[q * n + p];
+      }
+    EXPECT_EQ(differ, 0) << c.to_string();
+    EXPECT_GT(nonzero, n) << c.to_string();
+  }
+}
+
 TYPED_TEST(TomographyTest, ForwardMatchesANaiveReference) {
   using T = TypeParam;
   for (const Config& c : configs()) {

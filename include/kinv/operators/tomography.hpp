@@ -72,7 +72,9 @@ class Tomography : public LinearPhysics<T> {
   std::int64_t m_samples = 0;
   bool m_circle = false;
   std::vector<double> m_angles;
-  Kokkos::View<T*, MemorySpace> m_cos, m_sin;  // of each angle, computed once in double
+  // Per-angle constants (impl::TomographyAngle rows): the cosine and sine of each angle,
+  // computed once in double, and the adjoint's candidate-search bounds.
+  Kokkos::View<T*, MemorySpace> m_table;
 };
 
 extern template class Tomography<float>;

@@ -1,8 +1,12 @@
 // Kernels of the parallel-beam Radon transform (Tomography): the forward projection, and its
 // exact transpose written as a gather over pixels. Both compute every sample point and bilinear
-// weight through TomographyGeometry::sample, so they use the same weights (bitwise, unless a
-// compiler contracts the two inlined copies into FMAs differently: then by an ulp, which the
-// continuity of bilinear weights keeps harmless).
+// weight through TomographyGeometry::line and ::point, so they use the same weights (bitwise,
+// unless a compiler contracts the two inlined copies into FMAs differently: then by an ulp, which
+// the continuity of bilinear weights keeps harmless).
+//
+// Index ranges are found in closed form with a slack (TomographyGeometry::margin) that covers the
+// rounding of sample points, and every sample in a range is then tested exactly, so the ranges
+// only decide how much work is done, never which weights are used.
 #pragma once
 
 #include <kinv/core/tensor.hpp>
@@ -11,6 +15,74 @@
 
 namespace kinv {
 namespace impl {
+
+/// floor(v) as an integer and the fraction v - floor(v) in [0, 1), exactly as std::floor gives
+/// them for |v| < 2^62, without a call to floor (a library call on x86-64 without SSE 4.1).
+template <class T>
+KOKKOS_INLINE_FUNCTION void floor_split(T v, std::int64_t& i, T& frac) {
+  std::int64_t n = static_cast<std::int64_t>(v);  // rounds toward zero
+  if (static_cast<T>(n) > v) --n;
+  i = n;
+  frac = v - static_cast<T>(n);  // exact: the fractional part of a floating-point number
+}
+
+/// [ceil(lo), floor(hi)] clipped to [0, n): first > last when empty. lo and hi must not be NaN.
+template <class T>
+KOKKOS_INLINE_FUNCTION void index_range(T lo, T hi, std::int64_t n, std::int64_t& first,
+                                        std::int64_t& last) {
+  T f;
+  if (lo <= T(0)) {
+    first = 0;
+  } else if (lo >= static_cast<T>(n)) {
+    first = n;
+  } else {
+    floor_split(-lo, first, f);
+    first = -first;  // ceil(lo) = -floor(-lo)
+  }
+  if (hi < T(0)) {
+    last = -1;
+  } else if (hi >= static_cast<T>(n - 1)) {
+    last = n - 1;
+  } else {
+    floor_split(hi, last, f);
+  }
+}
+
+/// Per-angle constants (one row of Tomography's angle table, kStride entries of T).
+template <class T>
+struct TomographyAngle {
+  static constexpr int kStride = 7;
+  T cs, sn;  // cosine and sine: the only values the weights depend on
+  // The adjoint's candidate search (see TomographyAdjoint), widened for rounding: a pixel's
+  // footprint spans |k - uk| <= half, and along line k the j - uj in [slope_x dt - width_x,
+  // slope_x dt + width_x] and [slope_y dt - width_y, slope_y dt + width_y], dt = k - uk.
+  T half, slope_x, width_x, slope_y, width_y;
+
+  KOKKOS_INLINE_FUNCTION static TomographyAngle load(const Kokkos::View<const T*, MemorySpace>& v,
+                                                     std::int64_t a) {
+    const std::int64_t o = a * kStride;
+    return TomographyAngle{v(o), v(o + 1), v(o + 2), v(o + 3), v(o + 4), v(o + 5), v(o + 6)};
+  }
+
+  /// The row of the angle of cosine c and sine s, with rounding slack `margin` (host code).
+  static TomographyAngle make(T c, T s, T margin) {
+    const T ac = c < T(0) ? -c : c, as = s < T(0) ? -s : s;
+    const T h = ac + as + margin;
+    TomographyAngle r{c, s, h, T(0), T(2) * h, T(0), T(2) * h};
+    // |c dt + s u| < 1 bounds u = j - uj when |s| is not small, |c u - s dt| < 1 when |c| is
+    // not; a slab left open (width 2 half) is bounded by |u| <= half, and the other one, whose
+    // coefficient is then at least 1 / sqrt(2), bounds it well.
+    if (as >= T(0.01)) {
+      r.slope_x = -c / s;
+      r.width_x = (T(1) + margin) / as + margin;
+    }
+    if (ac >= T(0.01)) {
+      r.slope_y = s / c;
+      r.width_y = (T(1) + margin) / ac + margin;
+    }
+    return r;
+  }
+};
 
 /// Geometry shared by the forward and adjoint kernels (see kinv::Tomography).
 template <class T>
@@ -22,8 +94,7 @@ struct TomographyGeometry {
   T centre = 0;                // (W - 1) / 2, the rotation centre in pixel coordinates
   T t_offset = 0;              // (D - 1) / 2: t_k = k - t_offset
   T s_offset = 0;              // (S - 1) / 2: s_j = j - s_offset
-  T margin = 0;                // rounding slack of the adjoint's candidate search, in pixels
-  bool circle = false;
+  T margin = 0;                // rounding slack of the index ranges, in pixels
 
   /// Whether pixel (row, col) lies in the inscribed disc: (2i/(W-1) - 1)^2 + (2j/(W-1) - 1)^2
   /// <= 1 as in deepinv, evaluated exactly in integers.
@@ -33,26 +104,29 @@ struct TomographyGeometry {
     const std::int64_t b = 2 * row - n;
     return a * a + b * b <= n * n;
   }
-  /// Whether pixel (row, col) takes part in the projection.
-  KOKKOS_INLINE_FUNCTION bool visible(std::int64_t row, std::int64_t col) const {
-    return !circle || in_disc(row, col);
-  }
 
-  /// Sample j of detector k at the angle of cosine cs and sine sn: the top-left bilinear
-  /// neighbour (iy, ix) and the fractions (fy, fx) in [0, 1). The forward and adjoint kernels
-  /// both call this, so that a (k, j, angle) yields the same weights in both.
-  KOKKOS_INLINE_FUNCTION void sample(T cs, T sn, std::int64_t k, std::int64_t j, std::int64_t& iy,
-                                     std::int64_t& ix, T& fy, T& fx) const {
+  /// The line of detector k at the angle of cosine cs and sine sn: sample j lies at (row,
+  /// column) = (by + cs s_j, bx + sn s_j).
+  KOKKOS_INLINE_FUNCTION void line(T cs, T sn, std::int64_t k, T& bx, T& by) const {
     const T t = static_cast<T>(k) - t_offset;
+    bx = centre + cs * t;
+    by = centre - sn * t;
+  }
+  /// Sample j of a line: the top-left bilinear neighbour (iy, ix) and the fractions (fy, fx) in
+  /// [0, 1). The forward and adjoint kernels both call line and point, so that a (k, j, angle)
+  /// yields the same weights in both.
+  KOKKOS_INLINE_FUNCTION void point(T cs, T sn, T bx, T by, std::int64_t j, std::int64_t& iy,
+                                    std::int64_t& ix, T& fy, T& fx) const {
+    T px, py;
+    coords(cs, sn, bx, by, j, px, py);
+    floor_split(px, ix, fx);
+    floor_split(py, iy, fy);
+  }
+  /// The coordinates (py, px) of sample j of a line, before flooring.
+  KOKKOS_INLINE_FUNCTION void coords(T cs, T sn, T bx, T by, std::int64_t j, T& px, T& py) const {
     const T s = static_cast<T>(j) - s_offset;
-    const T px = centre + cs * t + sn * s;  // column
-    const T py = centre - sn * t + cs * s;  // row
-    const T fx0 = compat::math::floor(px);
-    const T fy0 = compat::math::floor(py);
-    ix = static_cast<std::int64_t>(fx0);
-    iy = static_cast<std::int64_t>(fy0);
-    fx = px - fx0;
-    fy = py - fy0;
+    px = bx + sn * s;
+    py = by + cs * s;
   }
 };
 
@@ -62,40 +136,126 @@ KOKKOS_INLINE_FUNCTION T bilinear_weight(T wy, T wx) {
   return wy * wx;
 }
 
-/// y[bc, k, a] = sum_j bilinear(x[bc], sample(k, j, a)), one thread per output entry.
+/// Intersects [lo, hi] with the u where b + d u lies in [p, q] (lo > hi when that is empty).
 template <class T>
+KOKKOS_INLINE_FUNCTION void clip_affine(T b, T d, T p, T q, T& lo, T& hi) {
+  if (p > q || (d == T(0) && (b < p || b > q))) {  // b + 0 u is b, exactly
+    hi = lo - T(1);
+    return;
+  }
+  if (d == T(0)) return;
+  const T u1 = (p - b) / d, u2 = (q - b) / d;
+  const T l = u1 < u2 ? u1 : u2, r = u1 < u2 ? u2 : u1;
+  if (l > lo) lo = l;
+  if (r < hi) hi = r;
+}
+
+/// Intersects [lo, hi] with |u| <= sqrt(r^2 - t^2): where the point at offsets (t, u) from the
+/// centre lies in the disc of radius r.
+template <class T>
+KOKKOS_INLINE_FUNCTION void clip_disc(T t, T r, T& lo, T& hi) {
+  const T q2 = r * r - t * t;
+  if (r < T(0) || q2 < T(0)) {
+    hi = lo - T(1);
+    return;
+  }
+  const T q = compat::math::sqrt(q2);
+  if (-q > lo) lo = -q;
+  if (q < hi) hi = q;
+}
+
+/// y[bc, k, a] = sum_j bilinear(x[bc], sample(k, j, a)), one thread per output entry. The samples
+/// whose 2 x 2 neighbourhood may meet the (visible) image form a range of j, found in closed form;
+/// within it, the middle range whose neighbours are all inside runs without bounds tests.
+template <class T, bool Circle>
 struct TomographyForward {
-  Kokkos::View<const T*, MemorySpace> x;  // (BC, W, W)
-  Kokkos::View<const T*, MemorySpace> cosv, sinv;
-  Kokkos::View<T*, MemorySpace> y;  // (BC, D, A)
+  Kokkos::View<const T*, MemorySpace> x;      // (BC, W, W)
+  Kokkos::View<const T*, MemorySpace> table;  // TomographyAngle rows
+  Kokkos::View<T*, MemorySpace> y;            // (BC, D, A)
   TomographyGeometry<T> g;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+  KOKKOS_INLINE_FUNCTION static T combine(T fy, T fx, T v00, T v01, T v10, T v11) {
+    const T wx0 = T(1) - fx;
+    const T wy0 = T(1) - fy;
+    return (bilinear_weight(wy0, wx0) * v00 + bilinear_weight(wy0, fx) * v01) +
+           (bilinear_weight(fy, wx0) * v10 + bilinear_weight(fy, fx) * v11);
+  }
+
+  KOKKOS_INLINE_FUNCTION bool readable(std::int64_t row, std::int64_t col) const {
+    return row >= 0 && row < g.width && col >= 0 && col < g.width &&
+           (!Circle || g.in_disc(row, col));
+  }
+
+  // A sample near the edge: each neighbour is read only if it lies in the (visible) image.
+  KOKKOS_INLINE_FUNCTION T edge_sample(std::int64_t base, std::int64_t iy, std::int64_t ix, T fy,
+                                       T fx) const {
     const std::int64_t W = g.width;
+    const std::int64_t r = base + iy * W + ix;
+    const T v00 = readable(iy, ix) ? x(r) : T(0);
+    const T v01 = readable(iy, ix + 1) ? x(r + 1) : T(0);
+    const T v10 = readable(iy + 1, ix) ? x(r + W) : T(0);
+    const T v11 = readable(iy + 1, ix + 1) ? x(r + W + 1) : T(0);
+    return combine(fy, fx, v00, v01, v10, v11);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = g.width, S = g.samples;
     const std::int64_t a = i % g.angles;
     const std::int64_t rest = i / g.angles;
     const std::int64_t k = rest % g.detectors;
     const std::int64_t base = (rest / g.detectors) * W * W;
-    const T cs = cosv(a);
-    const T sn = sinv(a);
+    const T cs = table(a * TomographyAngle<T>::kStride);
+    const T sn = table(a * TomographyAngle<T>::kStride + 1);
+    T bx, by;
+    g.line(cs, sn, k, bx, by);
+
+    // u = s_j: where a neighbour may be in the image (-1 <= px, py < W), and where all four
+    // are (0 <= px, py < W - 1), each widened or narrowed by the margin.
+    const T m = g.margin, w = static_cast<T>(W), big = static_cast<T>(S + 2);
+    T lo = -big, hi = big, ilo = -big, ihi = big;
+    clip_affine(bx, sn, T(-1) - m, w + m, lo, hi);
+    clip_affine(by, cs, T(-1) - m, w + m, lo, hi);
+    clip_affine(bx, sn, m, w - T(1) - m, ilo, ihi);
+    clip_affine(by, cs, m, w - T(1) - m, ilo, ihi);
+    if (Circle) {
+      // Neighbours lie within sqrt(2) of the sample, whose distance from the centre is
+      // |(t, s)|; the visible pixels are those within (W - 1) / 2 of it.
+      const T t = static_cast<T>(k) - g.t_offset;
+      const T reach = T(1.4142136) + m;
+      clip_disc(t, g.centre + reach, lo, hi);
+      clip_disc(t, g.centre - reach, ilo, ihi);
+    }
+    std::int64_t j0, j1, i0, i1;
+    index_range(lo + g.s_offset - m, hi + g.s_offset + m, S, j0, j1);
+    index_range(ilo + g.s_offset + m, ihi + g.s_offset - m, S, i0, i1);
+    if (i0 < j0) i0 = j0;
+    if (i1 > j1) i1 = j1;
+    if (i0 > i1) {  // no middle range: every sample is tested
+      i0 = j1 + 1;
+      i1 = j1;
+    }
+
     T acc = 0;
-    for (std::int64_t j = 0; j < g.samples; ++j) {
-      std::int64_t iy, ix;
-      T fy, fx;
-      g.sample(cs, sn, k, j, iy, ix, fy, fx);
-      if (ix < -1 || ix >= W || iy < -1 || iy >= W) continue;
-      const T wx0 = T(1) - fx;
-      const T wy0 = T(1) - fy;
-      if (iy >= 0) {
-        const std::int64_t r = base + iy * W;
-        if (ix >= 0 && g.visible(iy, ix)) acc += bilinear_weight(wy0, wx0) * x(r + ix);
-        if (ix + 1 < W && g.visible(iy, ix + 1)) acc += bilinear_weight(wy0, fx) * x(r + ix + 1);
-      }
-      if (iy + 1 < W) {
-        const std::int64_t r = base + (iy + 1) * W;
-        if (ix >= 0 && g.visible(iy + 1, ix)) acc += bilinear_weight(fy, wx0) * x(r + ix);
-        if (ix + 1 < W && g.visible(iy + 1, ix + 1)) acc += bilinear_weight(fy, fx) * x(r + ix + 1);
-      }
+    std::int64_t iy, ix;
+    T fy, fx;
+    for (std::int64_t j = j0; j < i0; ++j) {
+      g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
+      acc += edge_sample(base, iy, ix, fy, fx);
+    }
+    for (std::int64_t j = i0; j <= i1; ++j) {
+      // Here 0 <= px, py < W - 1, where truncation is floor.
+      T px, py;
+      g.coords(cs, sn, bx, by, j, px, py);
+      ix = static_cast<std::int64_t>(px);
+      iy = static_cast<std::int64_t>(py);
+      fx = px - static_cast<T>(ix);
+      fy = py - static_cast<T>(iy);
+      const std::int64_t r = base + iy * W + ix;
+      acc += combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
+    }
+    for (std::int64_t j = i1 + 1; j <= j1; ++j) {
+      g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
+      acc += edge_sample(base, iy, ix, fy, fx);
     }
     y(i) = acc;
   }
@@ -104,82 +264,94 @@ struct TomographyForward {
 /// x[bc, row, col] (+)= sum over angles a and lines (k, j) whose bilinear footprint holds the
 /// pixel of w * y[bc, k, a], one thread per pixel. A sample (k, j) reaches the pixel only if it
 /// lies within one pixel of it along both axes, so (t_k, s_j) lies within |cos| + |sin| of the
-/// pixel's rotated offset; for each such k, two slabs bound j. That leaves about 4 candidates
-/// per angle (at most 9), each weighed exactly as in TomographyForward.
-template <class T, bool Accumulate>
+/// pixel's rotated offset; for each such k, two slabs bound j (their bounds are linear in k,
+/// from the angle table: no division here). That leaves about 4 candidates per angle (at most
+/// 9), each weighed exactly as in TomographyForward. A work item computes a run of Tile pixels
+/// along a row (1 on GPUs: one thread per pixel), angle by angle.
+template <class T, bool Circle, bool Accumulate, int Tile>
 struct TomographyAdjoint {
-  Kokkos::View<const T*, MemorySpace> y;  // (BC, D, A)
-  Kokkos::View<const T*, MemorySpace> cosv, sinv;
-  Kokkos::View<T*, MemorySpace> x;  // (BC, W, W)
+  Kokkos::View<const T*, MemorySpace> y;      // (BC, D, A)
+  Kokkos::View<const T*, MemorySpace> table;  // TomographyAngle rows
+  Kokkos::View<T*, MemorySpace> x;            // (BC, W, W)
   TomographyGeometry<T> g;
 
-  // [ceil(lo), floor(hi)] clipped to [0, n).
-  KOKKOS_INLINE_FUNCTION static void index_range(T lo, T hi, std::int64_t n, std::int64_t& first,
-                                                 std::int64_t& last) {
-    const T f = compat::math::ceil(lo);
-    const T l = compat::math::floor(hi);
-    first = f < T(0) ? 0 : static_cast<std::int64_t>(f);
-    last = l > static_cast<T>(n - 1) ? n - 1 : static_cast<std::int64_t>(l);
+  /// Work items: (BC, W rows, ceil(W / Tile) runs of Tile pixels along the row).
+  static std::int64_t work_items(std::int64_t image_entries, std::int64_t width) {
+    return image_entries / width * ((width + Tile - 1) / Tile);
   }
 
-  // Intersects [lo, hi] with the u where |e + d u| < 1 (widened by the margin).
-  KOKKOS_INLINE_FUNCTION void narrow(T d, T e, T& lo, T& hi) const {
-    if (compat::math::fabs(d) < T(0.01)) return;
-    const T one = T(1) + g.margin;
-    const T u1 = (-one - e) / d;
-    const T u2 = (one - e) / d;
-    const T l = (u1 < u2 ? u1 : u2) - g.margin;
-    const T r = (u1 < u2 ? u2 : u1) + g.margin;
-    if (l > lo) lo = l;
-    if (r < hi) hi = r;
+  // Adds angle a's contributions to the pixel (row, col) to acc.
+  KOKKOS_INLINE_FUNCTION void add_angle(const TomographyAngle<T>& p, std::int64_t a, T colf, T rowf,
+                                        std::int64_t ybase, T& acc) const {
+    const std::int64_t D = g.detectors, S = g.samples, A = g.angles;
+    const T dx = colf - g.centre;
+    const T dy = rowf - g.centre;
+    const T uk = p.cs * dx - p.sn * dy + g.t_offset;  // fractional k of the pixel centre
+    const T uj = p.sn * dx + p.cs * dy + g.s_offset;  // fractional j
+    std::int64_t k0, k1;
+    index_range(uk - p.half, uk + p.half, D, k0, k1);
+    for (std::int64_t k = k0; k <= k1; ++k) {
+      // Along line k the sample lies within one pixel of this one in x for
+      // |cs dt + sn u| < 1 and in y for |cs u - sn dt| < 1, with u = j - uj.
+      const T dt = static_cast<T>(k) - uk;
+      const T cx = p.slope_x * dt, cy = p.slope_y * dt;
+      T lo = cx - p.width_x, hi = cx + p.width_x;
+      if (cy - p.width_y > lo) lo = cy - p.width_y;
+      if (cy + p.width_y < hi) hi = cy + p.width_y;
+      if (-p.half > lo) lo = -p.half;
+      if (p.half < hi) hi = p.half;
+      std::int64_t j0, j1;
+      index_range(uj + lo, uj + hi, S, j0, j1);
+      if (j0 > j1) continue;
+      T bx, by;
+      g.line(p.cs, p.sn, k, bx, by);
+      const T yv = y(ybase + k * A + a);
+      for (std::int64_t j = j0; j <= j1; ++j) {
+        // The sample's weight on this pixel is nonzero exactly when col - 1 < px < col + 1
+        // and row - 1 < py < row + 1. Then floor(px) is col or col - 1 and the forward
+        // kernel's fraction fx = px - floor(px) is one of the two differences below (exact
+        // integers minus px: the same value), so the weight is bitwise the forward's.
+        T px, py;
+        g.coords(p.cs, p.sn, bx, by, j, px, py);
+        if (!(px > colf - T(1) && px < colf + T(1) && py > rowf - T(1) && py < rowf + T(1)))
+          continue;
+        const T wx = px < colf ? px - (colf - T(1)) : T(1) - (px - colf);
+        const T wy = py < rowf ? py - (rowf - T(1)) : T(1) - (py - rowf);
+        acc += bilinear_weight(wy, wx) * yv;
+      }
+    }
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t W = g.width;
-    const std::int64_t col = i % W;
-    const std::int64_t rest = i / W;
+    const std::int64_t W = g.width, A = g.angles;
+    const std::int64_t runs = (W + Tile - 1) / Tile;
+    const std::int64_t c0 = (i % runs) * Tile;
+    const std::int64_t rest = i / runs;
     const std::int64_t row = rest % W;
-    const std::int64_t ybase = (rest / W) * g.detectors * g.angles;
-    T acc = 0;
-    if (g.visible(row, col)) {
-      const T dx = static_cast<T>(col) - g.centre;
-      const T dy = static_cast<T>(row) - g.centre;
-      for (std::int64_t a = 0; a < g.angles; ++a) {
-        const T cs = cosv(a);
-        const T sn = sinv(a);
-        const T h = compat::math::fabs(cs) + compat::math::fabs(sn) + g.margin;
-        const T uk = cs * dx - sn * dy + g.t_offset;  // fractional k of the pixel centre
-        const T uj = sn * dx + cs * dy + g.s_offset;  // fractional j
-        std::int64_t k0, k1;
-        index_range(uk - h, uk + h, g.detectors, k0, k1);
-        for (std::int64_t k = k0; k <= k1; ++k) {
-          // Along line k the sample lies within one pixel of this one in x for |cs dt + sn u| < 1
-          // and in y for |cs u - sn dt| < 1, with u = j - uj: intersect those ranges of u. A
-          // coefficient below 0.01 leaves its range unbounded (the other one is at least
-          // 1/sqrt(2)), and the margin widens them for rounding.
-          const T dt = static_cast<T>(k) - uk;
-          T lo = -h, hi = h;
-          narrow(sn, cs * dt, lo, hi);
-          narrow(cs, -sn * dt, lo, hi);
-          std::int64_t j0, j1;
-          index_range(uj + lo, uj + hi, g.samples, j0, j1);
-          if (j0 > j1) continue;
-          const T yv = y(ybase + k * g.angles + a);
-          for (std::int64_t j = j0; j <= j1; ++j) {
-            std::int64_t iy, ix;
-            T fy, fx;
-            g.sample(cs, sn, k, j, iy, ix, fy, fx);
-            const T wx = col == ix ? T(1) - fx : (col == ix + 1 ? fx : T(0));
-            const T wy = row == iy ? T(1) - fy : (row == iy + 1 ? fy : T(0));
-            if (wx != T(0) && wy != T(0)) acc += bilinear_weight(wy, wx) * yv;
-          }
-        }
-      }
+    const std::int64_t bc = rest / W;
+    const std::int64_t ybase = bc * g.detectors * A;
+    const int n = W - c0 < Tile ? static_cast<int>(W - c0) : Tile;
+    const T rowf = static_cast<T>(row);
+    // Each pixel sums its contributions in the order of (a, k, j) whatever the run length, so
+    // the result does not depend on Tile; angle-major order over the run helps CPUs predict.
+    T acc[Tile];
+    bool on[Tile];
+    for (int c = 0; c < Tile; ++c) {
+      acc[c] = T(0);
+      on[c] = c < n && (!Circle || g.in_disc(row, c0 + c));
     }
-    if (Accumulate)
-      x(i) += acc;
-    else
-      x(i) = acc;
+    for (std::int64_t a = 0; a < A; ++a) {
+      const TomographyAngle<T> p = TomographyAngle<T>::load(table, a);
+      for (int c = 0; c < n; ++c)
+        if (on[c]) add_angle(p, a, static_cast<T>(c0 + c), rowf, ybase, acc[c]);
+    }
+    const std::int64_t out = (bc * W + row) * W + c0;
+    for (int c = 0; c < n; ++c) {
+      if (Accumulate)
+        x(out + c) += acc[c];
+      else
+        x(out + c) = acc[c];
+    }
   }
 };
 
