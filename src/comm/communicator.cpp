@@ -376,6 +376,7 @@ template <class T>
 void Communicator::allreduce_sum(const Buffer<T>& buf) const {
   require_live(*m_impl);
   compat::fence("kinv::comm::allreduce");
+  if (size() == 1) return;  // the sum over one rank is the buffer itself
 #if KINV_HAVE_MPI
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Allreduce");
   if (direct(*m_impl)) {
