@@ -98,9 +98,9 @@ void BM_Decolorize(benchmark::State& state) {
 // ---------------------------------------------------------------------------------------------
 // Convolutions (compute bound for the direct kernels: see taps and GMACs)
 
-// Arguments: n, adjoint, 10 sigma of an isotropic gaussian_kernel (10: 9x9, 25: 19x19,
-// 35: 25x25, the sizes of deepinv's distributed demo), algorithm (0 Auto, 1 Direct, 2 FFT).
-// Circular padding, (1, 3, n, n). bytes: x read, y written.
+// Arguments: n, adjoint, 10 sigma of an isotropic gaussian_kernel (2: 3x3, 5: 5x5, 7: 7x7,
+// 10: 9x9, 25: 19x19, 35: 25x25, the sizes of deepinv's distributed demo), algorithm (0 Auto, 1
+// Direct, 2 FFT). Circular padding, (1, 3, n, n). bytes: x read, y written.
 template <class T>
 void BM_Blur(benchmark::State& state) {
   const std::int64_t n = state.range(0);
@@ -126,6 +126,10 @@ void blur_args(benchmark::internal::Benchmark* b) {
     // FFT: O(n^2 log n) whatever the filter; 4096^2 RGB is ~3 s a call, stop at 2048^2.
     for (std::int64_t n : {64, 256, 512, 1024, 2048})
       for (std::int64_t s : {10, 25, 35}) b->Args({n, adj, s, 2});
+    // Small blurs (3x3, 5x5, 7x7: memory bound when direct), and where Auto's switch lies.
+    for (std::int64_t n : {512, 2048})
+      for (std::int64_t s : {2, 5, 7}) b->Args({n, adj, s, 1});
+    for (std::int64_t s : {2, 5, 7}) b->Args({512, adj, s, 2});
     // Auto on deepinv's demo size.
     for (std::int64_t s : {10, 25, 35}) b->Args({512, adj, s, 0});
   }

@@ -46,6 +46,19 @@ void Plan<T>::execute(const ExecutionSpace& space, Kokkos::complex<T>* in,
   m_impl->execute(space, in, out);
 }
 
+template <class T>
+RealPlan<T>::RealPlan(const Geometry& g, Direction d, T* real, Kokkos::complex<T>* spectrum)
+    : m_impl(std::make_unique<Impl>(g, d, real, spectrum)) {}
+
+template <class T>
+RealPlan<T>::~RealPlan() = default;
+
+template <class T>
+void RealPlan<T>::execute(const ExecutionSpace& space, T* real,
+                          Kokkos::complex<T>* spectrum) const {
+  m_impl->execute(space, real, spectrum);
+}
+
 namespace {
 // Largest power of two (up to 64) dividing the address: FFTW plans depend on it.
 int alignment_class(const void* p) {
@@ -80,6 +93,19 @@ void PlanCache<T>::transform(const ExecutionSpace& space, Kokkos::complex<T>* in
 }
 
 template <class T>
+void PlanCache<T>::transform_real(const ExecutionSpace& space, T* real,
+                                  Kokkos::complex<T>* spectrum, const Geometry& g, Direction d) {
+  const Key key{g.rank,       g.extents[0],
+                g.extents[1], g.extents[2],
+                g.batch,      static_cast<int>(d),
+                false,        alignment_class(real) * 128 + alignment_class(spectrum)};
+  auto it = m_real_plans.find(key);
+  if (it == m_real_plans.end())
+    it = m_real_plans.emplace(key, std::make_unique<RealPlan<T>>(g, d, real, spectrum)).first;
+  it->second->execute(space, real, spectrum);
+}
+
+template <class T>
 void PlanCache<T>::transform(const ExecutionSpace& space, const ComplexView<T>& in,
                              const ComplexView<T>& out, const Geometry& g, Direction d,
                              Normalization norm) {
@@ -110,6 +136,8 @@ void PlanCache<T>::transform(const ExecutionSpace& space, const Kokkos::View<T*,
 
 template class Plan<float>;
 template class Plan<double>;
+template class RealPlan<float>;
+template class RealPlan<double>;
 template class PlanCache<float>;
 template class PlanCache<double>;
 

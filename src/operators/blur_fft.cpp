@@ -1,7 +1,9 @@
 #include <kinv/operators/blur_fft.hpp>
 #include <kinv/operators/impl/blur_fft_functors.hpp>
+#include <kinv/operators/impl/pointwise_functors.hpp>
 
 #include <string>
+#include <type_traits>
 
 namespace kinv {
 
@@ -19,21 +21,30 @@ void BlurFFTEngine<T>::prepare_locked(const ExecutionSpace& space, const Tensor<
                                       std::int64_t H, std::int64_t W) {
   // Embed, roll, FFT, with 1 / (H W) (the inverse FFT's factor) folded in.
   const Shape& f = filter.shape();
-  const std::int64_t planes = f[0] * f[1], P = H * W;
-  if (static_cast<std::int64_t>(m_spectra.size()) != planes * P)
-    m_spectra = fft::ComplexView<T>(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
-        static_cast<std::size_t>(planes * P));
-  Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", range(space, planes * P),
-                       BlurFFTEmbedFilter<T>{filter.view(), m_spectra, H, W, f[2], f[3],
+  const fft::Geometry g = fft::Geometry::make(Shape{H, W}, f[0] * f[1]);
+  const std::int64_t P = H * W;
+  Kokkos::View<T*, MemorySpace> embedded(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::embedded_filter"),
+      static_cast<std::size_t>(g.size()));
+  Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", range(space, g.size()),
+                       BlurFFTEmbedFilter<T>{filter.view(), embedded, H, W, f[2], f[3],
                                              static_cast<T>(1.0 / double(P))});
+  m_spectra =
+      fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
+                          static_cast<std::size_t>(g.half_points() * g.batch));
   fft::PlanCache<T> once;
-  once.transform(space, m_spectra, m_spectra, fft::Geometry::make(Shape{H, W}, planes),
-                 fft::Direction::Forward, fft::Normalization::None);
+  once.transform_real(space, embedded.data(), m_spectra.data(), g, fft::Direction::Forward);
   space.fence();
   m_H = H;
   m_W = W;
 }
+
+namespace {
+// Spectrum entries per work item of the product: long runs on host spaces (few index
+// divisions, vectorisable loops, still enough items to share among threads), one on GPUs.
+constexpr std::int64_t kProductRun =
+    std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value ? 2048 : 1;
+}  // namespace
 
 template <class T>
 void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
@@ -42,34 +53,33 @@ void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
   std::lock_guard<std::mutex> lock(m_mutex);
   const std::int64_t H = in.extent(2), W = in.extent(3);
   if (H != m_H || W != m_W) prepare_locked(space, filter, H, W);
-  const std::int64_t n = in.size(), P = H * W, C = in.extent(1), planes = n / P;
-  const std::int64_t fb = filter.extent(0), fc = filter.extent(1);
-  // Planes 2 g and 2 g + 1 share a filter plane when the filter is broadcast over channels and
-  // either over the batch too or the channel count is even.
-  const bool pair = planes > 1 && fc == 1 && (fb == 1 || C % 2 == 0);
-  const std::int64_t grids = pair ? (planes + 1) / 2 : planes;
-  if (static_cast<std::int64_t>(m_work.size()) < grids * P)
+  const std::int64_t n = in.size(), planes = n / (H * W);
+  const fft::Geometry g = fft::Geometry::make(Shape{H, W}, planes);
+  const std::int64_t half = g.half_points();
+  if (static_cast<std::int64_t>(m_work.size()) < planes * half)
     m_work =
         fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
-                            static_cast<std::size_t>(grids * P));
-  const fft::Geometry g = fft::Geometry::make(Shape{H, W}, grids);
-  auto* w = m_work.data();
-  Kokkos::parallel_for(label, range(space, grids * P),
-                       BlurFFTPack<T>{in.view(), m_work, P, planes, pair});
-  m_plans.transform(space, w, w, g, fft::Direction::Forward, fft::Normalization::None);
+                            static_cast<std::size_t>(planes * half));
+  m_plans.transform_real(space, in.data(), m_work.data(), g, fft::Direction::Forward);
+
+  const std::int64_t runs = (half + kProductRun - 1) / kProductRun;
+  const BlurFFTProduct<T> product{
+      m_work, m_spectra, half, kProductRun, runs, in.extent(1), filter.extent(0), filter.extent(1)};
   if (adjoint)
-    Kokkos::parallel_for(label, range(space, grids * P),
-                         BlurFFTMultiply<T, true>{m_work, m_spectra, P, C, fb, fc, pair});
+    Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, true>{product});
   else
-    Kokkos::parallel_for(label, range(space, grids * P),
-                         BlurFFTMultiply<T, false>{m_work, m_spectra, P, C, fb, fc, pair});
-  m_plans.transform(space, w, w, g, fft::Direction::Inverse, fft::Normalization::None);
-  if (accumulate)
-    Kokkos::parallel_for(label, range(space, n),
-                         BlurFFTUnpack<T, true>{m_work, out.view(), P, pair});
-  else
-    Kokkos::parallel_for(label, range(space, n),
-                         BlurFFTUnpack<T, false>{m_work, out.view(), P, pair});
+    Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, false>{product});
+
+  if (!accumulate) {
+    m_plans.transform_real(space, out.data(), m_work.data(), g, fft::Direction::Inverse);
+    return;
+  }
+  if (static_cast<std::int64_t>(m_sum.size()) < n)
+    m_sum = Kokkos::View<T*, MemorySpace>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::sum"),
+        static_cast<std::size_t>(n));
+  m_plans.transform_real(space, m_sum.data(), m_work.data(), g, fft::Direction::Inverse);
+  Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, true>{m_sum, out.view()});
 }
 
 template class BlurFFTEngine<float>;

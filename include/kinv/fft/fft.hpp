@@ -1,5 +1,6 @@
-// kinv::fft: batched 2-D and 3-D complex-to-complex FFTs on device-resident data, with plans
-// cached per geometry so that a steady state plans and allocates nothing. The backend (FFTW on
+// kinv::fft: batched 2-D and 3-D complex-to-complex and real <-> complex (half-spectrum) FFTs on
+// device-resident data, with plans cached per geometry so that a steady state plans and allocates
+// nothing. The backend (FFTW on
 // host spaces, cuFFT on CUDA, hipFFT on HIP) is chosen once, in fft/impl/backend.hpp.
 #pragma once
 
@@ -39,6 +40,12 @@ struct Geometry {
   }
   /// Complex values in the whole batch.
   std::int64_t size() const noexcept { return points() * batch; }
+  /// Points of one half spectrum (the last extent n becomes n / 2 + 1), as real-to-complex
+  /// transforms store it: the other half follows by Hermitian symmetry.
+  std::int64_t half_points() const noexcept {
+    return points() / extents[static_cast<std::size_t>(rank - 1)] *
+           (extents[static_cast<std::size_t>(rank - 1)] / 2 + 1);
+  }
   std::string to_string() const;
 };
 
@@ -56,6 +63,25 @@ class Plan {
   Plan& operator=(const Plan&) = delete;
   /// Runs the transform on `space` (stream-ordered on GPUs; host backends fence first).
   void execute(const ExecutionSpace& space, Kokkos::complex<T>* in, Kokkos::complex<T>* out) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// One backend plan of real transforms: Forward is real-to-complex (`batch` real grids of
+/// g.points() values to half spectra of g.half_points()), Inverse complex-to-real (which may
+/// overwrite its complex input). Unnormalised. Not copyable; made by PlanCache.
+template <class T>
+class RealPlan {
+ public:
+  RealPlan(const Geometry& g, Direction d, T* real, Kokkos::complex<T>* spectrum);
+  ~RealPlan();
+  RealPlan(const RealPlan&) = delete;
+  RealPlan& operator=(const RealPlan&) = delete;
+  /// Runs the transform on `space`, real -> spectrum (Forward) or spectrum -> real (Inverse).
+  void execute(const ExecutionSpace& space, T* real, Kokkos::complex<T>* spectrum) const;
 
   struct Impl;
 
@@ -86,13 +112,21 @@ class PlanCache {
   void transform(const ExecutionSpace& space, Kokkos::complex<T>* in, Kokkos::complex<T>* out,
                  const Geometry& g, Direction d, Normalization norm);
 
+  /// Real transforms, unnormalised: spectrum = F(real) for every grid of the batch (Forward;
+  /// `real` is left unchanged), or real = F^H(spectrum) (Inverse; `spectrum` may be
+  /// overwritten). `real` holds g.size() values of T and `spectrum` g.half_points() g.batch
+  /// complex values, in the memory space; they must not overlap.
+  void transform_real(const ExecutionSpace& space, T* real, Kokkos::complex<T>* spectrum,
+                      const Geometry& g, Direction d);
+
   /// Number of plans made so far.
-  std::size_t num_plans() const noexcept { return m_plans.size(); }
+  std::size_t num_plans() const noexcept { return m_plans.size() + m_real_plans.size(); }
 
  private:
   using Key =
       std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, int, bool, int>;
   std::map<Key, std::unique_ptr<Plan<T>>> m_plans;
+  std::map<Key, std::unique_ptr<RealPlan<T>>> m_real_plans;
 };
 
 /// The name of the FFT backend kinv was built with ("FFTW", "cuFFT" or "hipFFT").
@@ -100,6 +134,8 @@ std::string backend_name();
 
 extern template class Plan<float>;
 extern template class Plan<double>;
+extern template class RealPlan<float>;
+extern template class RealPlan<double>;
 extern template class PlanCache<float>;
 extern template class PlanCache<double>;
 

@@ -34,17 +34,16 @@ BlurAlgorithm parse_blur_algorithm(const std::string& name);
 std::string to_string(BlurAlgorithm algorithm);
 
 /// The filter size (h w taps) from which BlurAlgorithm::Auto takes the FFT path for circular
-/// padding: 100 (10 x 10) for float, 49 (7 x 7) for double. Measured on one core of the x86-64
-/// development machine (Serial, SSE2 code, measured FFTW plans; the machine was loaded, so the
-/// figures scatter by up to 2x), 3-channel images with a filter broadcast over the channels (two
-/// channels per complex transform). float: at 81 taps the two paths were even (256^2: direct
-/// 22.6 ms, FFT 16.0; 512^2: 70-84 against 76-159; 1024^2: 354 against 365), at 169 taps the FFT
-/// won by 2.5-3x, so 9 x 9 stays direct. double, 512^2: 25 taps 55 ms direct against 83 FFT,
-/// 49 taps 91 against 77. The FFT's cost grows only with log(H W) per pixel, the direct one with
-/// the taps. The same rule is used on GPUs, where it was not measured.
+/// padding: 30, so 5 x 5 filters run direct and 7 x 7 ones through FFTs. Measured on one core of
+/// the x86-64 development machine (Serial, SSE2 code, measured FFTW plans, real-to-complex
+/// transforms; the machine was loaded, so single figures scatter by up to 2x), 512^2 RGB, CPU
+/// time per call: float direct 3x3 7.6 ms, 5x5 17.8, 7x7 34.4, 9x9 57.7 against 15.3-15.8 for
+/// the FFT whatever the filter; double direct 5x5 21.8, 7x7 34.2 against 19.8-22.1 for the FFT.
+/// The FFT's cost grows only with log(H W) per pixel, the direct one with the taps. The same
+/// rule is used on GPUs, where it was not measured.
 template <class T>
 constexpr std::int64_t blur_fft_min_taps() {
-  return sizeof(T) == 4 ? 100 : 49;
+  return 30;
 }
 
 /// Parses "valid", "circular", "replicate", "reflect", "constant" or "zeros" (as deepinv does);

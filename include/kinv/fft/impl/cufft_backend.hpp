@@ -56,5 +56,49 @@ struct Plan<T>::Impl {
   }
 };
 
+template <class T>
+struct RealPlan<T>::Impl {
+  static constexpr bool is_double = std::is_same<T, double>::value;
+  cufftHandle plan = 0;
+  Direction direction;
+  Geometry geometry;
+
+  Impl(const Geometry& g, Direction d, T*, Kokkos::complex<T>*) : direction(d), geometry(g) {
+    if (g.points() > INT_MAX || g.batch > INT_MAX)
+      throw ValueError("kinv::fft: cuFFT plans take int extents; " + g.to_string() +
+                       " is too large");
+    int n[3];
+    for (int i = 0; i < g.rank; ++i)
+      n[i] = static_cast<int>(g.extents[static_cast<std::size_t>(i)]);
+    const int rdist = static_cast<int>(g.points()), cdist = static_cast<int>(g.half_points());
+    const bool forward = d == Direction::Forward;
+    const auto type =
+        forward ? (is_double ? CUFFT_D2Z : CUFFT_R2C) : (is_double ? CUFFT_Z2D : CUFFT_C2R);
+    impl::cufft_check(cufftPlanMany(&plan, g.rank, n, nullptr, 1, forward ? rdist : cdist, nullptr,
+                                    1, forward ? cdist : rdist, type, static_cast<int>(g.batch)),
+                      "cufftPlanMany (real)", g);
+  }
+  ~Impl() { cufftDestroy(plan); }
+  void execute(const ExecutionSpace& space, T* real, Kokkos::complex<T>* spectrum) const {
+    impl::cufft_check(cufftSetStream(plan, space.cuda_stream()), "cufftSetStream", geometry);
+    const bool forward = direction == Direction::Forward;
+    if constexpr (is_double) {
+      auto* r = reinterpret_cast<cufftDoubleReal*>(real);
+      auto* c = reinterpret_cast<cufftDoubleComplex*>(spectrum);
+      if (forward)
+        impl::cufft_check(cufftExecD2Z(plan, r, c), "cufftExecD2Z", geometry);
+      else
+        impl::cufft_check(cufftExecZ2D(plan, c, r), "cufftExecZ2D", geometry);
+    } else {
+      auto* r = reinterpret_cast<cufftReal*>(real);
+      auto* c = reinterpret_cast<cufftComplex*>(spectrum);
+      if (forward)
+        impl::cufft_check(cufftExecR2C(plan, r, c), "cufftExecR2C", geometry);
+      else
+        impl::cufft_check(cufftExecC2R(plan, c, r), "cufftExecC2R", geometry);
+    }
+  }
+};
+
 }  // namespace fft
 }  // namespace kinv

@@ -1,5 +1,5 @@
-// Kernels of BlurFFT: the filter embedded in the image grid, real <-> complex moves and the
-// pointwise product with the filter's spectrum.
+// Kernels of BlurFFT: the filter embedded in the image grid and the pointwise product of half
+// spectra with the filter's.
 #pragma once
 
 #include <kinv/core/tensor.hpp>
@@ -17,7 +17,7 @@ using ComplexBuffer = Kokkos::View<Kokkos::complex<T>*, MemorySpace>;
 template <class T>
 struct BlurFFTEmbedFilter {
   Kokkos::View<const T*, MemorySpace> k;
-  ComplexBuffer<T> w;
+  Kokkos::View<T*, MemorySpace> w;
   std::int64_t H, W, h, kw;
   T s;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
@@ -26,67 +26,39 @@ struct BlurFFTEmbedFilter {
     T val = T(0);
     for (std::int64_t u = (p / W + h / 2) % H; u < h; u += H)
       for (std::int64_t v = (p % W + kw / 2) % W; v < kw; v += W) val += k((f * h + u) * kw + v);
-    w(i) = Kokkos::complex<T>(s * val, T(0));
+    w(i) = s * val;
   }
 };
 
-/// Grid g of w holds plane g of x (imaginary part 0), or with `pair` planes 2 g and 2 g + 1 as
-/// its real and imaginary parts (0 past the last plane). One index per grid point.
+/// The data of the spectral product: plane q = b C + c of w (half spectra of `half` values
+/// each) times filter plane (b if fb > 1 else 0) fc + (c if fc > 1 else 0) of K, in work items
+/// of `run` consecutive values of one plane (`runs` items per plane).
 template <class T>
-struct BlurFFTPack {
-  Kokkos::View<const T*, MemorySpace> x;
-  ComplexBuffer<T> w;
-  std::int64_t P, planes;
-  bool pair;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    if (!pair) {
-      w(i) = Kokkos::complex<T>(x(i), T(0));
-      return;
-    }
-    const std::int64_t g = i / P, p = i - g * P, q = 2 * g;
-    w(i) = Kokkos::complex<T>(x(q * P + p), q + 1 < planes ? x((q + 1) * P + p) : T(0));
-  }
-};
-
-/// out (+)= the plane of w that BlurFFTPack put it in. One index per element of out.
-template <class T, bool Accumulate>
-struct BlurFFTUnpack {
-  ComplexBuffer<T> w;
-  Kokkos::View<T*, MemorySpace> out;
-  std::int64_t P;
-  bool pair;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    T v;
-    if (pair) {
-      const std::int64_t q = i / P, p = i - q * P;
-      const Kokkos::complex<T> z = w((q / 2) * P + p);
-      v = (q % 2 == 0) ? z.real() : z.imag();
-    } else {
-      v = w(i).real();
-    }
-    if (Accumulate)
-      out(i) += v;
-    else
-      out(i) = v;
-  }
-};
-
-/// w[grid, :] *= K[the filter plane of the grid's (first) plane, :], conjugated for the
-/// adjoint; plane q = b C + c is grid q, or grid q / 2 with `pair`.
-template <class T, bool Conjugate>
-struct BlurFFTMultiply {
+struct BlurFFTProduct {
   ComplexBuffer<T> w;
   ComplexBuffer<T> K;
-  std::int64_t P, C, fb, fc;  // fb, fc: the filter's batch and channel extents
-  bool pair;
+  std::int64_t half, run, runs;
+  std::int64_t C, fb, fc;  // fb, fc: the filter's batch and channel extents
+};
+
+/// w *= K (or conj(K) for the adjoint, a correlation), per BlurFFTProduct.
+template <class T, bool Conjugate>
+struct BlurFFTMultiply {
+  BlurFFTProduct<T> d;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t t = (pair ? 2 : 1) * (i / P);
-    const std::int64_t b = t / C, c = t % C;
-    const std::int64_t f = (fb == 1 ? 0 : b) * fc + (fc == 1 ? 0 : c);
-    const Kokkos::complex<T> k = K(f * P + i % P);
-    const Kokkos::complex<T> v = w(i);
-    const T kr = k.real(), ki = Conjugate ? -k.imag() : k.imag();
-    w(i) = Kokkos::complex<T>(kr * v.real() - ki * v.imag(), kr * v.imag() + ki * v.real());
+    const std::int64_t q = i / d.runs;
+    const std::int64_t p0 = (i - q * d.runs) * d.run;
+    const std::int64_t p1 = p0 + d.run < d.half ? p0 + d.run : d.half;
+    const std::int64_t b = q / d.C, c = q - b * d.C;
+    const std::int64_t f = (d.fb == 1 ? 0 : b) * d.fc + (d.fc == 1 ? 0 : c);
+    const std::int64_t wo = q * d.half, ko = f * d.half;
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const Kokkos::complex<T> k = d.K(ko + p);
+      const Kokkos::complex<T> v = d.w(wo + p);
+      const T kr = k.real(), ki = Conjugate ? -k.imag() : k.imag();
+      d.w(wo + p) =
+          Kokkos::complex<T>(kr * v.real() - ki * v.imag(), kr * v.imag() + ki * v.real());
+    }
   }
 };
 

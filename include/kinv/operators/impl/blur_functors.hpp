@@ -197,21 +197,98 @@ struct BlurAdjoint {
   }
 };
 
-/// Output columns a row task of the host kernels keeps in one local accumulator block.
-constexpr std::int64_t blur_row_block = 128;
+// GCC's vector extensions, in host code only (device passes compile the scalar loops).
+#if defined(__GNUC__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__) && \
+    !defined(__SYCL_DEVICE_ONLY__)
+#define KINV_HOST_VECTORS 1
+typedef float blur_v4f __attribute__((vector_size(16)));
+typedef double blur_v2d __attribute__((vector_size(16)));
+/// The 16-byte vector of T.
+template <class T>
+struct BlurVector;
+template <>
+struct BlurVector<float> {
+  using type = blur_v4f;
+};
+template <>
+struct BlurVector<double> {
+  using type = blur_v2d;
+};
+#else
+#define KINV_HOST_VECTORS 0
+#endif
+
+/// Output columns a host row kernel sums at once, in registers: 16 floats or 8 doubles (four
+/// SSE registers, two AVX ones).
+template <class T>
+constexpr int blur_lanes() {
+  return sizeof(T) == 4 ? 16 : 8;
+}
+
+/// a[l] += sum_v k[v] src[l + Dir v], v < kw, in v order: one tap row of the host row kernels
+/// (Dir = -1 for the convolution, +1 for its adjoint, a correlation), for M consecutive columns.
+///
+/// Host compilers that know GCC's vector extensions sum in 16-byte vectors held in registers
+/// (compilers' own vectorisation of this loop shuffles lanes through memory). Each lane does
+/// the same multiply and add as the scalar loop, so the results are bitwise the same.
+template <class T, int Dir, int M>
+KOKKOS_INLINE_FUNCTION void blur_tap_row(T (&a)[M], const T* src, const T* k, std::int64_t kw) {
+#if KINV_HOST_VECTORS
+  if constexpr (M * sizeof(T) % 16 == 0) {
+    using V = typename BlurVector<T>::type;
+    constexpr int n = static_cast<int>(16 / sizeof(T)), nv = M / n;
+    V acc[nv];
+    for (int q = 0; q < nv; ++q) __builtin_memcpy(&acc[q], a + q * n, 16);
+    for (std::int64_t v = 0; v < kw; ++v) {
+      V kv;
+      for (int i = 0; i < n; ++i) kv[i] = k[v];
+      const T* s = src + Dir * v;
+      for (int q = 0; q < nv; ++q) {
+        V x;
+        __builtin_memcpy(&x, s + q * n, 16);
+        acc[q] += kv * x;
+      }
+    }
+    for (int q = 0; q < nv; ++q) __builtin_memcpy(a + q * n, &acc[q], 16);
+    return;
+  }
+#endif
+  for (std::int64_t v = 0; v < kw; ++v) {
+    const T kv = k[v];
+    const T* s = src + Dir * v;
+    for (int l = 0; l < M; ++l) a[l] += kv * s[l];
+  }
+}
 
 /// y = A x on host backends, unit strides only: one task per output row (b, c, i). The columns
-/// whose taps all read inside the image run tap by tap over a block of columns, a unit-stride
-/// loop the compiler vectorises; the rows a tap reads are remapped once per tap row, so this
-/// covers the top and bottom borders too. The few border columns go through the per-element
+/// whose taps all read inside the image run in blocks of blur_lanes<T>() columns summed in
+/// registers, tap row by tap row (the rows a tap reads are remapped once per tap row, so this
+/// covers the top and bottom borders too). The few border columns go through the per-element
 /// kernel. Every output sums its taps in the same (u, v) order as BlurForward, skipping the same
 /// zero rows, so both kernels give the same bits.
 template <class T, Padding P>
 struct BlurForwardRows {
   BlurForward<T, P> e;  // the per-element kernel, for the border columns
 
+  // Output columns [j0, j0 + M) of output row i of plane bc.
+  template <int M>
+  KOKKOS_INLINE_FUNCTION void block(std::int64_t i, const T* xp, const T* kp, T* yp,
+                                    std::int64_t j0) const {
+    const BlurGeometry& g = e.g;
+    T a[M];
+    for (int l = 0; l < M; ++l) a[l] = T(0);
+    for (std::int64_t u = 0; u < g.kh; ++u) {
+      const std::int64_t r = P == Padding::Valid ? i + g.oh - u : blur_source<P>(i + g.oh - u, g.H);
+      if (r < 0) continue;
+      // x(r, j0 + l + ow - v) = src[l - v]
+      blur_tap_row<T, -1, M>(a, xp + r * g.W + j0 + g.ow, kp + u * g.kw, g.kw);
+    }
+    for (int l = 0; l < M; ++l) yp[j0 + l] = a[l];
+  }
+
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
     const BlurGeometry& g = e.g;
+    constexpr int L = blur_lanes<T>();
     const std::int64_t i = row % g.Ho, bc = row / g.Ho;
     const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
     const T* xp = e.x.data() + bc * g.H * g.W;
@@ -219,41 +296,48 @@ struct BlurForwardRows {
     T* yp = e.y.data() + row * g.Wo;
     const std::int64_t cb = e.in.col_begin, ce = e.in.col_end;
     for (std::int64_t j = 0; j < cb; ++j) e(row * g.Wo + j);
-    for (std::int64_t j0 = cb; j0 < ce; j0 += blur_row_block) {
-      const std::int64_t len = blur_min(blur_row_block, ce - j0);
-      T acc[blur_row_block];
-      for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] = T(0);
-      for (std::int64_t u = 0; u < g.kh; ++u) {
-        const std::int64_t r =
-            P == Padding::Valid ? i + g.oh - u : blur_source<P>(i + g.oh - u, g.H);
-        if (r < 0) continue;
-        const T* xr = xp + r * g.W + j0 + g.ow;  // x(r, j0 + jj + ow - v) = xr[jj - v]
-        const T* kr = kp + u * g.kw;
-        for (std::int64_t v = 0; v < g.kw; ++v) {
-          const T kv = kr[v];
-          const T* s = xr - v;
-          for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] += kv * s[jj];
-        }
-      }
-      for (std::int64_t jj = 0; jj < len; ++jj) yp[j0 + jj] = acc[jj];
-    }
-    for (std::int64_t j = blur_max(ce, cb); j < g.Wo; ++j) e(row * g.Wo + j);
+    std::int64_t j = cb;
+    for (; j + L <= ce; j += L) block<L>(i, xp, kp, yp, j);
+    for (; j < ce; ++j) block<1>(i, xp, kp, yp, j);
+    for (j = blur_max(ce, cb); j < g.Wo; ++j) e(row * g.Wo + j);
   }
 };
 
 /// x = A^T y (or +=) on host backends, unit strides only: one task per input row (b, c, r).
 /// Where the row's taps all land on output rows without folding (the interior rows, and every
 /// row for circular padding, whose adjoint is a circular correlation), the interior columns run
-/// tap by tap over a block of columns as in BlurForwardRows; everything else goes through the
-/// per-element kernel. Interior pixels sum in BlurAdjoint's (u, v) order, so they match it
-/// bitwise; circular border rows sum in another order (equal to rounding).
+/// in register blocks as in BlurForwardRows; everything else goes through the per-element
+/// kernel. Interior pixels sum in BlurAdjoint's (u, v) order, so they match it bitwise; circular
+/// border rows sum in another order (equal to rounding).
 template <class T, Padding P, bool Accumulate>
 struct BlurAdjointRows {
   BlurAdjoint<T, P, Accumulate> e;  // the per-element kernel
   std::int64_t col_begin, col_end;  // columns whose taps land inside [0, Wo) unfolded
 
+  // Input columns [s0, s0 + M) of input row r of plane bc.
+  template <int M>
+  KOKKOS_INLINE_FUNCTION void block(std::int64_t r, const T* yp, const T* kp, T* xp,
+                                    std::int64_t s0) const {
+    const BlurGeometry& g = e.g;
+    T a[M];
+    for (int l = 0; l < M; ++l) a[l] = T(0);
+    for (std::int64_t u = 0; u < g.kh; ++u) {
+      std::int64_t t = r - g.oh + u;  // the output row tap u meets
+      if (P == Padding::Circular) t = t < 0 ? t + g.Ho : (t >= g.Ho ? t - g.Ho : t);
+      // y(t, s0 + l - ow + v) = src[l + v]
+      blur_tap_row<T, 1, M>(a, yp + t * g.Wo + s0 - g.ow, kp + u * g.kw, g.kw);
+    }
+    for (int l = 0; l < M; ++l) {
+      if (Accumulate)
+        xp[s0 + l] += a[l];
+      else
+        xp[s0 + l] = a[l];
+    }
+  }
+
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
     const BlurGeometry& g = e.g;
+    constexpr int L = blur_lanes<T>();
     const std::int64_t r = row % g.H, bc = row / g.H;
     const bool fast = P == Padding::Circular || (r >= e.in.row_begin && r < e.in.row_end);
     const std::int64_t cb = fast ? col_begin : 0, ce = fast ? blur_max(col_begin, col_end) : 0;
@@ -263,26 +347,9 @@ struct BlurAdjointRows {
       const T* yp = e.y.data() + bc * g.Ho * g.Wo;
       const T* kp = e.k.data() + kof;
       T* xp = e.x.data() + row * g.W;
-      for (std::int64_t s0 = cb; s0 < ce; s0 += blur_row_block) {
-        const std::int64_t len = blur_min(blur_row_block, ce - s0);
-        T acc[blur_row_block];
-        for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] = T(0);
-        for (std::int64_t u = 0; u < g.kh; ++u) {
-          std::int64_t t = r - g.oh + u;  // the output row tap u meets
-          if (P == Padding::Circular) t = t < 0 ? t + g.Ho : (t >= g.Ho ? t - g.Ho : t);
-          const T* yr = yp + t * g.Wo + s0 - g.ow;  // y(t, s0 + jj - ow + v) = yr[jj + v]
-          const T* kr = kp + u * g.kw;
-          for (std::int64_t v = 0; v < g.kw; ++v) {
-            const T kv = kr[v];
-            const T* q = yr + v;
-            for (std::int64_t jj = 0; jj < len; ++jj) acc[jj] += kv * q[jj];
-          }
-        }
-        if (Accumulate)
-          for (std::int64_t jj = 0; jj < len; ++jj) xp[s0 + jj] += acc[jj];
-        else
-          for (std::int64_t jj = 0; jj < len; ++jj) xp[s0 + jj] = acc[jj];
-      }
+      std::int64_t s = cb;
+      for (; s + L <= ce; s += L) block<L>(r, yp, kp, xp, s);
+      for (; s < ce; ++s) block<1>(r, yp, kp, xp, s);
     }
     for (std::int64_t s = ce; s < g.W; ++s) e(row * g.W + s);
   }
