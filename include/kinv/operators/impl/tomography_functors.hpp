@@ -11,7 +11,10 @@
 
 #include <kinv/core/tensor.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <vector>
 
 namespace kinv {
 namespace impl {
@@ -130,6 +133,64 @@ struct TomographyGeometry {
   }
 };
 
+/// The geometry of a W x W image, D detectors, S samples per line and A angles.
+template <class T>
+TomographyGeometry<T> tomography_geometry(std::int64_t width, std::int64_t detectors,
+                                          std::int64_t samples, std::int64_t angles) {
+  TomographyGeometry<T> g;
+  g.width = width;
+  g.detectors = detectors;
+  g.samples = samples;
+  g.angles = angles;
+  g.centre = static_cast<T>(0.5 * static_cast<double>(width - 1));
+  g.t_offset = static_cast<T>(0.5 * static_cast<double>(detectors - 1));
+  g.s_offset = static_cast<T>(0.5 * static_cast<double>(samples - 1));
+  // Sample points and the adjoint's rotated pixel offsets are rounded to a few ulps of their
+  // magnitude (at most about W + D + S); this slack keeps every candidate in the search.
+  g.margin = static_cast<T>(1e-3 + 16.0 * std::numeric_limits<T>::epsilon() *
+                                       static_cast<double>(width + detectors + samples));
+  return g;
+}
+
+/// cos and sin of an angle in degrees, exact at multiples of 90 degrees (so that those
+/// projections sample pixel centres exactly).
+inline void cos_sin_degrees(double degrees, double& c, double& s) {
+  double r = std::fmod(degrees, 360.0);  // exact
+  if (r < 0) r += 360.0;
+  if (r == 0.0) {
+    c = 1, s = 0;
+  } else if (r == 90.0) {
+    c = 0, s = 1;
+  } else if (r == 180.0) {
+    c = -1, s = 0;
+  } else if (r == 270.0) {
+    c = 0, s = -1;
+  } else {
+    const double rad = r * (3.141592653589793238462643383279502884 / 180.0);
+    c = std::cos(rad);
+    s = std::sin(rad);
+  }
+}
+
+/// The angle table (TomographyAngle rows) of angles in degrees, with rounding slack `margin`.
+template <class T>
+Kokkos::View<T*, MemorySpace> tomography_angle_table(const std::vector<double>& angles, T margin) {
+  const std::size_t n = angles.size();
+  constexpr int stride = TomographyAngle<T>::kStride;
+  Kokkos::View<T*, MemorySpace> table("kinv::Tomography::angles", n * stride);
+  auto h = Kokkos::create_mirror_view(table);
+  for (std::size_t a = 0; a < n; ++a) {
+    double c, s;
+    cos_sin_degrees(angles[a], c, s);
+    const auto row = TomographyAngle<T>::make(static_cast<T>(c), static_cast<T>(s), margin);
+    const T values[stride] = {row.cs,      row.sn,      row.half,   row.slope_x,
+                              row.width_x, row.slope_y, row.width_y};
+    for (int e = 0; e < stride; ++e) h(a * stride + e) = values[e];
+  }
+  Kokkos::deep_copy(table, h);
+  return table;
+}
+
 /// Weight of one bilinear neighbour: one expression for both kernels.
 template <class T>
 KOKKOS_INLINE_FUNCTION T bilinear_weight(T wy, T wx) {
@@ -198,17 +259,13 @@ struct TomographyForward {
     return combine(fy, fx, v00, v01, v10, v11);
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+  // Line k at the angle (cs, sn): its base point, the range [j0, j1] of samples whose
+  // neighbours may lie in the (visible) image, and within it the range [i0, i1] of samples whose
+  // neighbours all do (empty: i0 = j1 + 1 > i1).
+  KOKKOS_INLINE_FUNCTION void ranges(T cs, T sn, std::int64_t k, T& bx, T& by, std::int64_t& j0,
+                                     std::int64_t& j1, std::int64_t& i0, std::int64_t& i1) const {
     const std::int64_t W = g.width, S = g.samples;
-    const std::int64_t a = i % g.angles;
-    const std::int64_t rest = i / g.angles;
-    const std::int64_t k = rest % g.detectors;
-    const std::int64_t base = (rest / g.detectors) * W * W;
-    const T cs = table(a * TomographyAngle<T>::kStride);
-    const T sn = table(a * TomographyAngle<T>::kStride + 1);
-    T bx, by;
     g.line(cs, sn, k, bx, by);
-
     // u = s_j: where a neighbour may be in the image (-1 <= px, py < W), and where all four
     // are (0 <= px, py < W - 1), each widened or narrowed by the margin.
     const T m = g.margin, w = static_cast<T>(W), big = static_cast<T>(S + 2);
@@ -225,7 +282,6 @@ struct TomographyForward {
       clip_disc(t, g.centre + reach, lo, hi);
       clip_disc(t, g.centre - reach, ilo, ihi);
     }
-    std::int64_t j0, j1, i0, i1;
     index_range(lo + g.s_offset - m, hi + g.s_offset + m, S, j0, j1);
     index_range(ilo + g.s_offset + m, ihi + g.s_offset - m, S, i0, i1);
     if (i0 < j0) i0 = j0;
@@ -234,6 +290,33 @@ struct TomographyForward {
       i0 = j1 + 1;
       i1 = j1;
     }
+  }
+
+  // Sample j of an interior range: 0 <= px, py < W - 1, where truncation is floor.
+  KOKKOS_INLINE_FUNCTION T interior_sample(T cs, T sn, T bx, T by, std::int64_t base,
+                                           std::int64_t j) const {
+    const std::int64_t W = g.width;
+    T px, py;
+    g.coords(cs, sn, bx, by, j, px, py);
+    const std::int64_t ix = static_cast<std::int64_t>(px);
+    const std::int64_t iy = static_cast<std::int64_t>(py);
+    const T fx = px - static_cast<T>(ix);
+    const T fy = py - static_cast<T>(iy);
+    const std::int64_t r = base + iy * W + ix;
+    return combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = g.width;
+    const std::int64_t a = i % g.angles;
+    const std::int64_t rest = i / g.angles;
+    const std::int64_t k = rest % g.detectors;
+    const std::int64_t base = (rest / g.detectors) * W * W;
+    const T cs = table(a * TomographyAngle<T>::kStride);
+    const T sn = table(a * TomographyAngle<T>::kStride + 1);
+    T bx, by;
+    std::int64_t j0, j1, i0, i1;
+    ranges(cs, sn, k, bx, by, j0, j1, i0, i1);
 
     T acc = 0;
     std::int64_t iy, ix;
@@ -242,22 +325,75 @@ struct TomographyForward {
       g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
       acc += edge_sample(base, iy, ix, fy, fx);
     }
-    for (std::int64_t j = i0; j <= i1; ++j) {
-      // Here 0 <= px, py < W - 1, where truncation is floor.
-      T px, py;
-      g.coords(cs, sn, bx, by, j, px, py);
-      ix = static_cast<std::int64_t>(px);
-      iy = static_cast<std::int64_t>(py);
-      fx = px - static_cast<T>(ix);
-      fy = py - static_cast<T>(iy);
-      const std::int64_t r = base + iy * W + ix;
-      acc += combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
-    }
+    for (std::int64_t j = i0; j <= i1; ++j) acc += interior_sample(cs, sn, bx, by, base, j);
     for (std::int64_t j = i1 + 1; j <= j1; ++j) {
       g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
       acc += edge_sample(base, iy, ix, fy, fx);
     }
     y(i) = acc;
+  }
+};
+
+/// TomographyForward on CPUs: one work item per image bc, angle a and group of Lines adjacent
+/// lines, which it runs in lockstep along the range of j where every line's samples are
+/// interior (independent sums, and the lines read neighbouring pixels). Each line still sums
+/// its samples in the order of j, each with the value TomographyForward gives it, so y is
+/// bitwise the same.
+template <class T, bool Circle, int Lines>
+struct TomographyForwardLines {
+  TomographyForward<T, Circle> f;
+
+  static std::int64_t work_items(std::int64_t images, std::int64_t detectors, std::int64_t angles) {
+    return images * angles * ((detectors + Lines - 1) / Lines);
+  }
+
+  // Sample j of the line (bx, by), through the interior path when i0 <= j <= i1.
+  KOKKOS_INLINE_FUNCTION T sample(T cs, T sn, T bx, T by, std::int64_t base, std::int64_t j,
+                                  std::int64_t i0, std::int64_t i1) const {
+    if (j >= i0 && j <= i1) return f.interior_sample(cs, sn, bx, by, base, j);
+    std::int64_t iy, ix;
+    T fy, fx;
+    f.g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
+    return f.edge_sample(base, iy, ix, fy, fx);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = f.g.width, D = f.g.detectors, A = f.g.angles;
+    const std::int64_t groups = (D + Lines - 1) / Lines;
+    const std::int64_t k0 = (i % groups) * Lines;
+    const std::int64_t rest = i / groups;
+    const std::int64_t a = rest % A;
+    const std::int64_t bc = rest / A;
+    const std::int64_t base = bc * W * W;
+    const T cs = f.table(a * TomographyAngle<T>::kStride);
+    const T sn = f.table(a * TomographyAngle<T>::kStride + 1);
+    const int n = D - k0 < Lines ? static_cast<int>(D - k0) : Lines;
+
+    T bx[Lines], by[Lines], acc[Lines];
+    std::int64_t j0[Lines], j1[Lines], i0[Lines], i1[Lines];
+    std::int64_t c0 = -1, c1 = -2;  // the range of j interior to every line (empty: c0 > c1)
+    for (int l = 0; l < n; ++l) {
+      f.ranges(cs, sn, k0 + l, bx[l], by[l], j0[l], j1[l], i0[l], i1[l]);
+      acc[l] = T(0);
+      if (l == 0 || i0[l] > c0) c0 = i0[l];
+      if (l == 0 || i1[l] < c1) c1 = i1[l];
+    }
+    if (n < Lines || c0 > c1) {
+      for (int l = 0; l < n; ++l)
+        for (std::int64_t j = j0[l]; j <= j1[l]; ++j)
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l]);
+    } else {
+      for (int l = 0; l < Lines; ++l)
+        for (std::int64_t j = j0[l]; j < c0; ++j)
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l]);
+      for (std::int64_t j = c0; j <= c1; ++j)
+        for (int l = 0; l < Lines; ++l) acc[l] += f.interior_sample(cs, sn, bx[l], by[l], base, j);
+      for (int l = 0; l < Lines; ++l)
+        for (std::int64_t j = c1 + 1; j <= j1[l]; ++j)
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l]);
+    }
+    const std::int64_t out = bc * D * A + a;
+    for (int l = 0; l < n; ++l) f.y(out + (k0 + l) * A) = acc[l];
   }
 };
 
@@ -351,6 +487,111 @@ struct TomographyAdjoint {
         x(out + c) += acc[c];
       else
         x(out + c) = acc[c];
+    }
+  }
+};
+
+/// A^T on CPUs, as a deterministic scatter: one work item per band of rows [r0, r1) of one image
+/// (bc). For each angle a, line k and sample j in the order of (a, k, j), the sample adds
+/// w * y[bc, k, a] to the pixels of its bilinear footprint, with the forward kernel's weights
+/// (1 - fx, fx from floor_split); a pixel thus receives the terms in the same order and with the
+/// same values as TomographyAdjoint's gather gives it, so the two agree bitwise. Terms of zero
+/// weight (fx or fy exactly 0) are skipped, as the gather skips them.
+///
+/// The band sums into its own slice of `work`, (h + 2) x (W + 2) entries with h = band_rows: a
+/// border of one row above and below and one column left and right takes the footprints that
+/// spill over the band, so the inner loop writes without bounds tests. Then x = sum (or
+/// x += sum, which rounds as the gather's x += acc), zero outside the disc with Circle.
+template <class T, bool Circle, bool Accumulate>
+struct TomographyAdjointBands {
+  Kokkos::View<const T*, MemorySpace> y;      // (BC, D, A)
+  Kokkos::View<const T*, MemorySpace> table;  // TomographyAngle rows
+  Kokkos::View<T*, MemorySpace> x;            // (BC, W, W)
+  Kokkos::View<T*, MemorySpace> work;         // work_size() entries
+  TomographyGeometry<T> g;
+  std::int64_t band_rows = 1;  // h
+
+  static std::int64_t bands(std::int64_t width, std::int64_t rows) {
+    return (width + rows - 1) / rows;
+  }
+  /// Work items for `images` = B C images.
+  static std::int64_t work_items(std::int64_t images, std::int64_t width, std::int64_t rows) {
+    return images * bands(width, rows);
+  }
+  static std::int64_t slice_size(std::int64_t width, std::int64_t rows) {
+    return (rows + 2) * (width + 2);
+  }
+
+  // Adds the contributions of line (k, a), cosine cs and sine sn, to the band's sum s, whose
+  // entry (row, col) is s[(row - r0 + 1) * WP + col + 1].
+  KOKKOS_INLINE_FUNCTION void add_line(T cs, T sn, std::int64_t k, T yv, std::int64_t r0,
+                                       std::int64_t r1, std::int64_t j0, std::int64_t j1,
+                                       T* s) const {
+    const std::int64_t W = g.width, WP = W + 2;
+    T bx, by;
+    g.line(cs, sn, k, bx, by);
+    for (std::int64_t j = j0; j <= j1; ++j) {
+      std::int64_t iy, ix;
+      T fy, fx;
+      g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
+      // The footprint (rows iy, iy + 1; columns ix, ix + 1) meets the band and the image.
+      if (iy < r0 - 1 || iy >= r1 || ix < -1 || ix >= W) continue;
+      T* p = s + (iy - r0 + 1) * WP + (ix + 1);
+      const T wx0 = T(1) - fx;
+      const T wy0 = T(1) - fy;
+      p[0] += bilinear_weight(wy0, wx0) * yv;
+      if (fx > T(0)) p[1] += bilinear_weight(wy0, fx) * yv;
+      if (fy > T(0)) {
+        p[WP] += bilinear_weight(fy, wx0) * yv;
+        if (fx > T(0)) p[WP + 1] += bilinear_weight(fy, fx) * yv;
+      }
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = g.width, D = g.detectors, S = g.samples, A = g.angles;
+    const std::int64_t WP = W + 2, h = band_rows;
+    const std::int64_t nb = bands(W, h);
+    const std::int64_t bc = i / nb;
+    const std::int64_t r0 = (i % nb) * h;
+    const std::int64_t r1 = r0 + h < W ? r0 + h : W;
+    T* s = work.data() + i * slice_size(W, h);
+    const std::int64_t used = (r1 - r0 + 2) * WP;
+    for (std::int64_t e = 0; e < used; ++e) s[e] = T(0);
+
+    const std::int64_t ybase = bc * D * A;
+    const T m = g.margin, w = static_cast<T>(W), big = static_cast<T>(S + 2);
+    const T top = static_cast<T>(r0 - 1) - m, bottom = static_cast<T>(r1) + m;
+    const T reach = T(1.4142136) + m;
+    for (std::int64_t a = 0; a < A; ++a) {
+      const T cs = table(a * TomographyAngle<T>::kStride);
+      const T sn = table(a * TomographyAngle<T>::kStride + 1);
+      for (std::int64_t k = 0; k < D; ++k) {
+        // u = s_j where the footprint may meet the band: -1 <= px < W and r0 - 1 <= py < r1,
+        // widened by the margin (every sample in the range is then tested exactly).
+        T bx, by;
+        g.line(cs, sn, k, bx, by);
+        T lo = -big, hi = big;
+        clip_affine(by, cs, top, bottom, lo, hi);
+        clip_affine(bx, sn, T(-1) - m, w + m, lo, hi);
+        if (Circle) clip_disc(static_cast<T>(k) - g.t_offset, g.centre + reach, lo, hi);
+        std::int64_t j0, j1;
+        index_range(lo + g.s_offset - m, hi + g.s_offset + m, S, j0, j1);
+        if (j0 > j1) continue;
+        add_line(cs, sn, k, y(ybase + k * A + a), r0, r1, j0, j1, s);
+      }
+    }
+
+    for (std::int64_t row = r0; row < r1; ++row) {
+      const T* src = s + (row - r0 + 1) * WP + 1;
+      const std::int64_t out = (bc * W + row) * W;
+      for (std::int64_t col = 0; col < W; ++col) {
+        const T v = !Circle || g.in_disc(row, col) ? src[col] : T(0);
+        if (Accumulate)
+          x(out + col) += v;
+        else
+          x(out + col) = v;
+      }
     }
   }
 };
