@@ -8,6 +8,9 @@ namespace kinv {
 
 namespace {
 
+// CPU memory: A and A^T run the CPU kernels (see tomography_functors.hpp).
+constexpr bool kHostMemory = std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value;
+
 TomographyOptions with_count(std::int64_t num_angles) {
   TomographyOptions o;
   o.num_angles = num_angles;
@@ -69,6 +72,7 @@ Tomography<T>::Tomography(std::int64_t img_width, const TomographyOptions& optio
                                              std::ceil((std::sqrt(2.0) - 1.0) * img_width / 2.0));
 
   m_table = impl::tomography_angle_table<T>(m_angles, geometry().margin);
+  if (kHostMemory) m_steps = impl::tomography_step_table<T>(m_table, geometry());
 }
 
 template <class T>
@@ -96,21 +100,22 @@ Shape Tomography<T>::input_shape(const Shape& output) const {
 }
 
 namespace {
-constexpr bool kHostMemory = std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value;
 // Lines that a work item of A runs in lockstep on CPUs.
 constexpr int kForwardLines = 4;
 
 template <class T, bool Circle>
 void forward(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
-             const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& x, const Tensor<T>& y) {
+             const Kokkos::View<T*, MemorySpace>& table, const Kokkos::View<T*, MemorySpace>& steps,
+             const Tensor<T>& x, const Tensor<T>& y) {
   const impl::TomographyForward<T, Circle> f{x.view(), table, y.view(), g};
   if constexpr (kHostMemory) {
     using Lines = impl::TomographyForwardLines<T, Circle, kForwardLines>;
     const std::int64_t images = x.size() / (g.width * g.width);
     Kokkos::parallel_for("kinv::Tomography::A",
                          impl::range(space, Lines::work_items(images, g.detectors, g.angles)),
-                         Lines{f});
+                         Lines{f, steps});
   } else {
+    (void)steps;
     Kokkos::parallel_for("kinv::Tomography::A", impl::range(space, y.size()), f);
   }
 }
@@ -120,9 +125,9 @@ template <class T>
 void Tomography<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
   const auto g = geometry();
   if (m_circle)
-    forward<T, true>(this->execution_space(), g, m_table, x, y);
+    forward<T, true>(this->execution_space(), g, m_table, m_steps, x, y);
   else
-    forward<T, false>(this->execution_space(), g, m_table, x, y);
+    forward<T, false>(this->execution_space(), g, m_table, m_steps, x, y);
 }
 
 namespace {
@@ -153,8 +158,9 @@ void adjoint_gather(const ExecutionSpace& space, const impl::TomographyGeometry<
 
 template <class T, bool Circle>
 void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
-             const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y, const Tensor<T>& x,
-             bool accumulate, Kokkos::View<T*, MemorySpace>& work) {
+             const Kokkos::View<T*, MemorySpace>& table, const Kokkos::View<T*, MemorySpace>& steps,
+             const Tensor<T>& y, const Tensor<T>& x, bool accumulate,
+             Kokkos::View<T*, MemorySpace>& work) {
   if constexpr (kHostMemory) {
     using Add = impl::TomographyAdjointBands<T, Circle, true>;
     using Set = impl::TomographyAdjointBands<T, Circle, false>;
@@ -168,12 +174,13 @@ void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
     const auto policy = impl::range(space, items);
     if (accumulate)
       Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
-                           Add{y.view(), table, x.view(), work, g, h});
+                           Add{y.view(), table, x.view(), work, steps, g, h});
     else
       Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
-                           Set{y.view(), table, x.view(), work, g, h});
+                           Set{y.view(), table, x.view(), work, steps, g, h});
   } else {
     (void)work;
+    (void)steps;
     adjoint_gather<T, Circle>(space, g, table, y, x, accumulate);
   }
 }
@@ -183,9 +190,9 @@ template <class T>
 void Tomography<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
   const auto g = geometry();
   if (m_circle)
-    adjoint<T, true>(this->execution_space(), g, m_table, y, x, accumulate, m_work);
+    adjoint<T, true>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
   else
-    adjoint<T, false>(this->execution_space(), g, m_table, y, x, accumulate, m_work);
+    adjoint<T, false>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
 }
 
 template class Tomography<float>;

@@ -176,6 +176,7 @@ void check_kernels_agree(const Config& c, std::uint64_t seed) {
   const std::int64_t W = c.width, D = op.detector_count(), A = op.num_angles();
   const auto g = impl::tomography_geometry<T>(W, D, op.num_samples(), A);
   const auto table = impl::tomography_angle_table<T>(op.angles(), g.margin);
+  const auto steps = impl::tomography_step_table<T>(table, g);
   const std::int64_t images = 3;
   const Tensor<T> x = test::random_tensor<T>({images, 1, W, W}, seed);
   const Tensor<T> y = test::random_tensor<T>({images, 1, D, A}, seed + 1);
@@ -194,11 +195,11 @@ void check_kernels_agree(const Config& c, std::uint64_t seed) {
     if (lines == 1) {
       using L = impl::TomographyForwardLines<T, Circle, 1>;
       Kokkos::parallel_for("test::forward_lines", impl::range(space, L::work_items(images, D, A)),
-                           L{g_lines});
+                           L{g_lines, steps});
     } else {
       using L = impl::TomographyForwardLines<T, Circle, 4>;
       Kokkos::parallel_for("test::forward_lines", impl::range(space, L::work_items(images, D, A)),
-                           L{g_lines});
+                           L{g_lines, steps});
     }
     EXPECT_TRUE(test::bitwise_equal(y_entries, y_lines)) << c.to_string() << " lines " << lines;
   }
@@ -225,10 +226,10 @@ void check_kernels_agree(const Config& c, std::uint64_t seed) {
       if (accumulate)
         Kokkos::parallel_for("test::bands", items,
                              impl::TomographyAdjointBands<T, Circle, true>{
-                                 y.view(), table, scattered.view(), work, g, rows});
+                                 y.view(), table, scattered.view(), work, steps, g, rows});
       else
         Kokkos::parallel_for("test::bands", items,
-                             Bands{y.view(), table, scattered.view(), work, g, rows});
+                             Bands{y.view(), table, scattered.view(), work, steps, g, rows});
       EXPECT_TRUE(test::bitwise_equal(gathered, scattered))
           << c.to_string() << " rows " << rows << (accumulate ? " accumulate" : "");
     }

@@ -85,6 +85,8 @@ class Tomography : public LinearPhysics<T> {
   // Per-angle constants (impl::TomographyAngle rows): the cosine and sine of each angle,
   // computed once in double, and the adjoint's candidate-search bounds.
   Kokkos::View<T*, MemorySpace> m_table;
+  // On CPUs, the steps sin(theta) s_j and cos(theta) s_j along the lines of every angle.
+  Kokkos::View<T*, MemorySpace> m_steps;
   // A^T's band sums on CPUs, kept from call to call (grown when a batch needs more).
   mutable Kokkos::View<T*, MemorySpace> m_work;
 };

@@ -11,6 +11,11 @@
 
 #include <kinv/core/tensor.hpp>
 
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#include <emmintrin.h>
+#define KINV_TOMOGRAPHY_SSE2 1
+#endif
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -191,6 +196,28 @@ Kokkos::View<T*, MemorySpace> tomography_angle_table(const std::vector<double>& 
   return table;
 }
 
+/// The steps along the lines of every angle (CPU kernels): entries 2 (a S + j) and
+/// 2 (a S + j) + 1 are sin(a) s_j and cos(a) s_j, the products that TomographyGeometry::coords
+/// adds to a line's base point (the same operations in T, so the same values).
+template <class T>
+Kokkos::View<T*, MemorySpace> tomography_step_table(const Kokkos::View<T*, MemorySpace>& table,
+                                                    const TomographyGeometry<T>& g) {
+  auto angles = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), table);
+  Kokkos::View<T*, MemorySpace> steps("kinv::Tomography::steps", 2 * g.angles * g.samples);
+  auto h = Kokkos::create_mirror_view(steps);
+  for (std::int64_t a = 0; a < g.angles; ++a) {
+    const T cs = angles(a * TomographyAngle<T>::kStride);
+    const T sn = angles(a * TomographyAngle<T>::kStride + 1);
+    for (std::int64_t j = 0; j < g.samples; ++j) {
+      const T s = static_cast<T>(j) - g.s_offset;
+      h(2 * (a * g.samples + j)) = sn * s;
+      h(2 * (a * g.samples + j) + 1) = cs * s;
+    }
+  }
+  Kokkos::deep_copy(steps, h);
+  return steps;
+}
+
 /// Weight of one bilinear neighbour: one expression for both kernels.
 template <class T>
 KOKKOS_INLINE_FUNCTION T bilinear_weight(T wy, T wx) {
@@ -306,6 +333,19 @@ struct TomographyForward {
     return combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
   }
 
+  // The same with the sample's steps (sin s_j, cos s_j) from tomography_step_table.
+  KOKKOS_INLINE_FUNCTION T interior_sample(const T* step, T bx, T by, std::int64_t base) const {
+    const std::int64_t W = g.width;
+    const T px = bx + step[0];
+    const T py = by + step[1];
+    const std::int64_t ix = static_cast<std::int64_t>(px);
+    const std::int64_t iy = static_cast<std::int64_t>(py);
+    const T fx = px - static_cast<T>(ix);
+    const T fy = py - static_cast<T>(iy);
+    const std::int64_t r = base + iy * W + ix;
+    return combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
+  }
+
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
     const std::int64_t W = g.width;
     const std::int64_t a = i % g.angles;
@@ -334,6 +374,55 @@ struct TomographyForward {
   }
 };
 
+/// acc[l] += the interior samples j = c0..c1 of the 4 lines (bx[l], by[l]) of one angle, in the
+/// order of j: TomographyForward::interior_sample, four lines at a time with SSE2 (the same
+/// operations lane by lane, so the same values). Returns false where it does not apply (then the
+/// caller runs the scalar loop): not float, no SSE2, or W > 32767.
+template <class T>
+inline bool interior_lines_sse2(const T*, std::int64_t, std::int64_t, const T*, const T*, const T*,
+                                std::int64_t, T*) {
+  return false;
+}
+#ifdef KINV_TOMOGRAPHY_SSE2
+inline bool interior_lines_sse2(const float* step, std::int64_t c0, std::int64_t c1,
+                                const float* bx, const float* by, const float* img, std::int64_t W,
+                                float* acc) {
+  if (W > 32767) return false;
+  const __m128 vbx = _mm_loadu_ps(bx), vby = _mm_loadu_ps(by), one = _mm_set1_ps(1.0f);
+  // pmaddwd on (iy << 16 | ix) gives ix + iy W, for 0 <= ix, iy, W < 2^15.
+  const __m128i wmul = _mm_set1_epi32(static_cast<int>((W << 16) | 1));
+  __m128 vacc = _mm_loadu_ps(acc);
+  alignas(16) std::int32_t r[4];
+  auto pair = [](const float* p) {  // p[0], p[1] into the low lanes
+    return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  };
+  for (std::int64_t j = c0; j <= c1; ++j) {
+    const __m128 px = _mm_add_ps(vbx, _mm_set1_ps(step[2 * j]));
+    const __m128 py = _mm_add_ps(vby, _mm_set1_ps(step[2 * j + 1]));
+    const __m128i ix = _mm_cvttps_epi32(px), iy = _mm_cvttps_epi32(py);
+    const __m128 fx = _mm_sub_ps(px, _mm_cvtepi32_ps(ix));
+    const __m128 fy = _mm_sub_ps(py, _mm_cvtepi32_ps(iy));
+    _mm_store_si128(reinterpret_cast<__m128i*>(r),
+                    _mm_madd_epi16(_mm_or_si128(_mm_slli_epi32(iy, 16), ix), wmul));
+    const __m128 t0 = _mm_unpacklo_ps(pair(img + r[0]), pair(img + r[1]));
+    const __m128 t1 = _mm_unpacklo_ps(pair(img + r[2]), pair(img + r[3]));
+    const __m128 b0 = _mm_unpacklo_ps(pair(img + r[0] + W), pair(img + r[1] + W));
+    const __m128 b1 = _mm_unpacklo_ps(pair(img + r[2] + W), pair(img + r[3] + W));
+    const __m128 v00 = _mm_movelh_ps(t0, t1), v01 = _mm_movehl_ps(t1, t0);
+    const __m128 v10 = _mm_movelh_ps(b0, b1), v11 = _mm_movehl_ps(b1, b0);
+    const __m128 wx0 = _mm_sub_ps(one, fx), wy0 = _mm_sub_ps(one, fy);
+    // TomographyForward::combine
+    const __m128 top =
+        _mm_add_ps(_mm_mul_ps(_mm_mul_ps(wy0, wx0), v00), _mm_mul_ps(_mm_mul_ps(wy0, fx), v01));
+    const __m128 bottom =
+        _mm_add_ps(_mm_mul_ps(_mm_mul_ps(fy, wx0), v10), _mm_mul_ps(_mm_mul_ps(fy, fx), v11));
+    vacc = _mm_add_ps(vacc, _mm_add_ps(top, bottom));
+  }
+  _mm_storeu_ps(acc, vacc);
+  return true;
+}
+#endif
+
 /// TomographyForward on CPUs: one work item per image bc, angle a and group of Lines adjacent
 /// lines, which it runs in lockstep along the range of j where every line's samples are
 /// interior (independent sums, and the lines read neighbouring pixels). Each line still sums
@@ -342,6 +431,7 @@ struct TomographyForward {
 template <class T, bool Circle, int Lines>
 struct TomographyForwardLines {
   TomographyForward<T, Circle> f;
+  Kokkos::View<const T*, MemorySpace> steps;  // tomography_step_table
 
   static std::int64_t work_items(std::int64_t images, std::int64_t detectors, std::int64_t angles) {
     return images * angles * ((detectors + Lines - 1) / Lines);
@@ -349,8 +439,8 @@ struct TomographyForwardLines {
 
   // Sample j of the line (bx, by), through the interior path when i0 <= j <= i1.
   KOKKOS_INLINE_FUNCTION T sample(T cs, T sn, T bx, T by, std::int64_t base, std::int64_t j,
-                                  std::int64_t i0, std::int64_t i1) const {
-    if (j >= i0 && j <= i1) return f.interior_sample(cs, sn, bx, by, base, j);
+                                  std::int64_t i0, std::int64_t i1, const T* step) const {
+    if (j >= i0 && j <= i1) return f.interior_sample(step + 2 * j, bx, by, base);
     std::int64_t iy, ix;
     T fy, fx;
     f.g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
@@ -368,6 +458,7 @@ struct TomographyForwardLines {
     const T cs = f.table(a * TomographyAngle<T>::kStride);
     const T sn = f.table(a * TomographyAngle<T>::kStride + 1);
     const int n = D - k0 < Lines ? static_cast<int>(D - k0) : Lines;
+    const T* step = steps.data() + 2 * a * f.g.samples;
 
     T bx[Lines], by[Lines], acc[Lines];
     std::int64_t j0[Lines], j1[Lines], i0[Lines], i1[Lines];
@@ -381,16 +472,23 @@ struct TomographyForwardLines {
     if (n < Lines || c0 > c1) {
       for (int l = 0; l < n; ++l)
         for (std::int64_t j = j0[l]; j <= j1[l]; ++j)
-          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l]);
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l], step);
     } else {
       for (int l = 0; l < Lines; ++l)
         for (std::int64_t j = j0[l]; j < c0; ++j)
-          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l]);
-      for (std::int64_t j = c0; j <= c1; ++j)
-        for (int l = 0; l < Lines; ++l) acc[l] += f.interior_sample(cs, sn, bx[l], by[l], base, j);
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l], step);
+      bool done = false;
+#ifdef KINV_TOMOGRAPHY_SSE2
+      if constexpr (Lines == 4)
+        done = interior_lines_sse2(step, c0, c1, bx, by, f.x.data() + base, W, acc);
+#endif
+      if (!done)
+        for (std::int64_t j = c0; j <= c1; ++j)
+          for (int l = 0; l < Lines; ++l)
+            acc[l] += f.interior_sample(step + 2 * j, bx[l], by[l], base);
       for (int l = 0; l < Lines; ++l)
         for (std::int64_t j = c1 + 1; j <= j1[l]; ++j)
-          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l]);
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l], step);
     }
     const std::int64_t out = bc * D * A + a;
     for (int l = 0; l < n; ++l) f.y(out + (k0 + l) * A) = acc[l];
@@ -507,7 +605,8 @@ struct TomographyAdjointBands {
   Kokkos::View<const T*, MemorySpace> y;      // (BC, D, A)
   Kokkos::View<const T*, MemorySpace> table;  // TomographyAngle rows
   Kokkos::View<T*, MemorySpace> x;            // (BC, W, W)
-  Kokkos::View<T*, MemorySpace> work;         // work_size() entries
+  Kokkos::View<T*, MemorySpace> work;         // work_items() slices of slice_size() entries
+  Kokkos::View<const T*, MemorySpace> steps;  // tomography_step_table
   TomographyGeometry<T> g;
   std::int64_t band_rows = 1;  // h
 
@@ -524,18 +623,20 @@ struct TomographyAdjointBands {
 
   // Adds the contributions of line (k, a), cosine cs and sine sn, to the band's sum s, whose
   // entry (row, col) is s[(row - r0 + 1) * WP + col + 1].
-  KOKKOS_INLINE_FUNCTION void add_line(T cs, T sn, std::int64_t k, T yv, std::int64_t r0,
+  KOKKOS_INLINE_FUNCTION void add_line(T bx, T by, const T* step, T yv, std::int64_t r0,
                                        std::int64_t r1, std::int64_t j0, std::int64_t j1,
                                        T* s) const {
     const std::int64_t W = g.width, WP = W + 2;
-    T bx, by;
-    g.line(cs, sn, k, bx, by);
     for (std::int64_t j = j0; j <= j1; ++j) {
+      // TomographyGeometry::point, with the steps from the table.
       std::int64_t iy, ix;
       T fy, fx;
-      g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
+      floor_split(bx + step[2 * j], ix, fx);
+      floor_split(by + step[2 * j + 1], iy, fy);
       // The footprint (rows iy, iy + 1; columns ix, ix + 1) meets the band and the image.
-      if (iy < r0 - 1 || iy >= r1 || ix < -1 || ix >= W) continue;
+      if (static_cast<std::uint64_t>(iy - (r0 - 1)) > static_cast<std::uint64_t>(r1 - r0) ||
+          static_cast<std::uint64_t>(ix + 1) > static_cast<std::uint64_t>(W))
+        continue;
       T* p = s + (iy - r0 + 1) * WP + (ix + 1);
       const T wx0 = T(1) - fx;
       const T wy0 = T(1) - fy;
@@ -578,7 +679,7 @@ struct TomographyAdjointBands {
         std::int64_t j0, j1;
         index_range(lo + g.s_offset - m, hi + g.s_offset + m, S, j0, j1);
         if (j0 > j1) continue;
-        add_line(cs, sn, k, y(ybase + k * A + a), r0, r1, j0, j1, s);
+        add_line(bx, by, steps.data() + 2 * a * S, y(ybase + k * A + a), r0, r1, j0, j1, s);
       }
     }
 
