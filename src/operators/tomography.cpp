@@ -104,9 +104,10 @@ namespace {
 constexpr int kForwardLines = 4;
 
 template <class T, bool Circle>
-void forward(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
-             const Kokkos::View<T*, MemorySpace>& table, const Kokkos::View<T*, MemorySpace>& steps,
-             const Tensor<T>& x, const Tensor<T>& y) {
+void run_forward(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+                 const Kokkos::View<T*, MemorySpace>& table,
+                 const Kokkos::View<T*, MemorySpace>& steps, const Tensor<T>& x,
+                 const Tensor<T>& y) {
   const impl::TomographyForward<T, Circle> f{x.view(), table, y.view(), g};
   if constexpr (kHostMemory) {
     using Lines = impl::TomographyForwardLines<T, Circle, kForwardLines>;
@@ -125,9 +126,9 @@ template <class T>
 void Tomography<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
   const auto g = geometry();
   if (m_circle)
-    forward<T, true>(this->execution_space(), g, m_table, m_steps, x, y);
+    run_forward<T, true>(this->execution_space(), g, m_table, m_steps, x, y);
   else
-    forward<T, false>(this->execution_space(), g, m_table, m_steps, x, y);
+    run_forward<T, false>(this->execution_space(), g, m_table, m_steps, x, y);
 }
 
 namespace {
@@ -136,7 +137,7 @@ constexpr int kAdjointRun = 1;
 
 // Rows per band of A^T's scatter (CPUs): 16, fewer while that leaves under 8 work items per
 // thread. The result does not depend on it.
-std::int64_t band_rows(std::int64_t images, std::int64_t width) {
+[[maybe_unused]] std::int64_t band_rows(std::int64_t images, std::int64_t width) {
   const std::int64_t want = 8 * static_cast<std::int64_t>(compat::host_concurrency());
   std::int64_t h = 16;
   while (h > 2 && images * ((width + h - 1) / h) < want) h /= 2;
@@ -144,9 +145,9 @@ std::int64_t band_rows(std::int64_t images, std::int64_t width) {
 }
 
 template <class T, bool Circle>
-void adjoint_gather(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
-                    const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y,
-                    const Tensor<T>& x, bool accumulate) {
+void run_adjoint_gather(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+                        const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y,
+                        const Tensor<T>& x, bool accumulate) {
   using Add = impl::TomographyAdjoint<T, Circle, true, kAdjointRun>;
   using Set = impl::TomographyAdjoint<T, Circle, false, kAdjointRun>;
   const auto policy = impl::range(space, Set::work_items(x.size(), g.width));
@@ -157,10 +158,10 @@ void adjoint_gather(const ExecutionSpace& space, const impl::TomographyGeometry<
 }
 
 template <class T, bool Circle>
-void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
-             const Kokkos::View<T*, MemorySpace>& table, const Kokkos::View<T*, MemorySpace>& steps,
-             const Tensor<T>& y, const Tensor<T>& x, bool accumulate,
-             Kokkos::View<T*, MemorySpace>& work) {
+void run_adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+                 const Kokkos::View<T*, MemorySpace>& table,
+                 const Kokkos::View<T*, MemorySpace>& steps, const Tensor<T>& y, const Tensor<T>& x,
+                 bool accumulate, Kokkos::View<T*, MemorySpace>& work) {
   if constexpr (kHostMemory) {
     using Add = impl::TomographyAdjointBands<T, Circle, true>;
     using Set = impl::TomographyAdjointBands<T, Circle, false>;
@@ -181,7 +182,7 @@ void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
   } else {
     (void)work;
     (void)steps;
-    adjoint_gather<T, Circle>(space, g, table, y, x, accumulate);
+    run_adjoint_gather<T, Circle>(space, g, table, y, x, accumulate);
   }
 }
 }  // namespace
@@ -190,9 +191,9 @@ template <class T>
 void Tomography<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
   const auto g = geometry();
   if (m_circle)
-    adjoint<T, true>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
+    run_adjoint<T, true>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
   else
-    adjoint<T, false>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
+    run_adjoint<T, false>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
 }
 
 template class Tomography<float>;

@@ -1,8 +1,12 @@
-// Kernels of the parallel-beam Radon transform (Tomography): the forward projection, and its
-// exact transpose written as a gather over pixels. Both compute every sample point and bilinear
-// weight through TomographyGeometry::line and ::point, so they use the same weights (bitwise,
-// unless a compiler contracts the two inlined copies into FMAs differently: then by an ulp, which
-// the continuity of bilinear weights keeps harmless).
+// Kernels of the parallel-beam Radon transform (Tomography). GPUs run the forward projection
+// one thread per measurement (TomographyForward) and its exact transpose as a gather over pixels
+// (TomographyAdjoint). CPUs run the same sums in the same order, organised for caches and SIMD:
+// groups of lines of one angle (TomographyForwardLines) and a scatter over bands of rows
+// (TomographyAdjointBands). All compute every sample point and bilinear weight by the same
+// operations (TomographyGeometry::line and ::point, or the same products from the step table),
+// so the results are bitwise the same, unless a compiler contracts inlined copies into FMAs
+// differently (not on x86-64 without -mfma): then by an ulp, which the continuity of bilinear
+// weights keeps harmless.
 //
 // Index ranges are found in closed form with a slack (TomographyGeometry::margin) that covers the
 // rounding of sample points, and every sample in a range is then tested exactly, so the ranges
