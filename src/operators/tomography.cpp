@@ -2,12 +2,14 @@
 #include <kinv/operators/tomography.hpp>
 
 #include <cmath>
-#include <limits>
 #include <type_traits>
 
 namespace kinv {
 
 namespace {
+
+// CPU memory: A and A^T run the CPU kernels (see tomography_functors.hpp).
+constexpr bool kHostMemory = std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value;
 
 TomographyOptions with_count(std::int64_t num_angles) {
   TomographyOptions o;
@@ -19,44 +21,6 @@ TomographyOptions with_angles(const std::vector<double>& angles) {
   TomographyOptions o;
   o.angles = angles;
   return o;
-}
-
-// cos and sin of an angle in degrees, exact at multiples of 90 degrees (so that those
-// projections sample pixel centres exactly).
-void cos_sin_degrees(double degrees, double& c, double& s) {
-  double r = std::fmod(degrees, 360.0);  // exact
-  if (r < 0) r += 360.0;
-  if (r == 0.0) {
-    c = 1, s = 0;
-  } else if (r == 90.0) {
-    c = 0, s = 1;
-  } else if (r == 180.0) {
-    c = -1, s = 0;
-  } else if (r == 270.0) {
-    c = 0, s = -1;
-  } else {
-    const double rad = r * (3.141592653589793238462643383279502884 / 180.0);
-    c = std::cos(rad);
-    s = std::sin(rad);
-  }
-}
-
-template <class T>
-impl::TomographyGeometry<T> geometry(std::int64_t width, std::int64_t detectors,
-                                     std::int64_t samples, std::int64_t angles) {
-  impl::TomographyGeometry<T> g;
-  g.width = width;
-  g.detectors = detectors;
-  g.samples = samples;
-  g.angles = angles;
-  g.centre = static_cast<T>(0.5 * static_cast<double>(width - 1));
-  g.t_offset = static_cast<T>(0.5 * static_cast<double>(detectors - 1));
-  g.s_offset = static_cast<T>(0.5 * static_cast<double>(samples - 1));
-  // Sample points and the adjoint's rotated pixel offsets are rounded to a few ulps of their
-  // magnitude (at most about W + D + S); this slack keeps every candidate in the search.
-  g.margin = static_cast<T>(1e-3 + 16.0 * std::numeric_limits<T>::epsilon() *
-                                       static_cast<double>(width + detectors + samples));
-  return g;
 }
 
 }  // namespace
@@ -107,20 +71,13 @@ Tomography<T>::Tomography(std::int64_t img_width, const TomographyOptions& optio
                        : img_width + 2 * static_cast<std::int64_t>(
                                              std::ceil((std::sqrt(2.0) - 1.0) * img_width / 2.0));
 
-  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles());
-  const std::size_t n = m_angles.size();
-  constexpr int stride = impl::TomographyAngle<T>::kStride;
-  m_table = Kokkos::View<T*, MemorySpace>("kinv::Tomography::angles", n * stride);
-  auto h = Kokkos::create_mirror_view(m_table);
-  for (std::size_t a = 0; a < n; ++a) {
-    double c, s;
-    cos_sin_degrees(m_angles[a], c, s);
-    const auto row = impl::TomographyAngle<T>::make(static_cast<T>(c), static_cast<T>(s), g.margin);
-    const T values[stride] = {row.cs,      row.sn,      row.half,   row.slope_x,
-                              row.width_x, row.slope_y, row.width_y};
-    for (int e = 0; e < stride; ++e) h(a * stride + e) = values[e];
-  }
-  Kokkos::deep_copy(m_table, h);
+  m_table = impl::tomography_angle_table<T>(m_angles, geometry().margin);
+  if (kHostMemory) m_steps = impl::tomography_step_table<T>(m_table, geometry());
+}
+
+template <class T>
+impl::TomographyGeometry<T> Tomography<T>::geometry() const {
+  return impl::tomography_geometry<T>(m_width, m_detectors, m_samples, num_angles());
 }
 
 template <class T>
@@ -142,29 +99,55 @@ Shape Tomography<T>::input_shape(const Shape& output) const {
   return Shape{output[0], output[1], m_width, m_width};
 }
 
+namespace {
+// Lines that a work item of A runs in lockstep on CPUs.
+constexpr int kForwardLines = 4;
+
+template <class T, bool Circle>
+void run_forward(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+                 const Kokkos::View<T*, MemorySpace>& table,
+                 const Kokkos::View<T*, MemorySpace>& steps, const Tensor<T>& x,
+                 const Tensor<T>& y) {
+  const impl::TomographyForward<T, Circle> f{x.view(), table, y.view(), g};
+  if constexpr (kHostMemory) {
+    using Lines = impl::TomographyForwardLines<T, Circle, kForwardLines>;
+    const std::int64_t images = x.size() / (g.width * g.width);
+    Kokkos::parallel_for("kinv::Tomography::A",
+                         impl::range(space, Lines::work_items(images, g.detectors, g.angles)),
+                         Lines{f, steps});
+  } else {
+    (void)steps;
+    Kokkos::parallel_for("kinv::Tomography::A", impl::range(space, y.size()), f);
+  }
+}
+}  // namespace
+
 template <class T>
 void Tomography<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
-  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles());
-  const auto policy = impl::range(this->execution_space(), y.size());
+  const auto g = geometry();
   if (m_circle)
-    Kokkos::parallel_for("kinv::Tomography::A", policy,
-                         impl::TomographyForward<T, true>{x.view(), m_table, y.view(), g});
+    run_forward<T, true>(this->execution_space(), g, m_table, m_steps, x, y);
   else
-    Kokkos::parallel_for("kinv::Tomography::A", policy,
-                         impl::TomographyForward<T, false>{x.view(), m_table, y.view(), g});
+    run_forward<T, false>(this->execution_space(), g, m_table, m_steps, x, y);
 }
 
 namespace {
-// Pixels per work item of A^T: on CPUs a run along a row, which it visits angle by angle, so that
-// the candidate search's branches follow the same pattern from one pixel to the next; on GPUs one
-// thread per pixel. Each pixel sums in the same order either way.
-constexpr int kAdjointRun =
-    std::is_same<ExecutionSpace::memory_space, Kokkos::HostSpace>::value ? 32 : 1;
+// Pixels per work item of A^T's gather (GPUs): one thread per pixel.
+constexpr int kAdjointRun = 1;
+
+// Rows per band of A^T's scatter (CPUs): 16, fewer while that leaves under 8 work items per
+// thread. The result does not depend on it.
+[[maybe_unused]] std::int64_t band_rows(std::int64_t images, std::int64_t width) {
+  const std::int64_t want = 8 * static_cast<std::int64_t>(compat::host_concurrency());
+  std::int64_t h = 16;
+  while (h > 2 && images * ((width + h - 1) / h) < want) h /= 2;
+  return h;
+}
 
 template <class T, bool Circle>
-void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
-             const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y, const Tensor<T>& x,
-             bool accumulate) {
+void run_adjoint_gather(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+                        const Kokkos::View<T*, MemorySpace>& table, const Tensor<T>& y,
+                        const Tensor<T>& x, bool accumulate) {
   using Add = impl::TomographyAdjoint<T, Circle, true, kAdjointRun>;
   using Set = impl::TomographyAdjoint<T, Circle, false, kAdjointRun>;
   const auto policy = impl::range(space, Set::work_items(x.size(), g.width));
@@ -173,15 +156,44 @@ void adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
   else
     Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy, Set{y.view(), table, x.view(), g});
 }
+
+template <class T, bool Circle>
+void run_adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>& g,
+                 const Kokkos::View<T*, MemorySpace>& table,
+                 const Kokkos::View<T*, MemorySpace>& steps, const Tensor<T>& y, const Tensor<T>& x,
+                 bool accumulate, Kokkos::View<T*, MemorySpace>& work) {
+  if constexpr (kHostMemory) {
+    using Add = impl::TomographyAdjointBands<T, Circle, true>;
+    using Set = impl::TomographyAdjointBands<T, Circle, false>;
+    const std::int64_t images = x.size() / (g.width * g.width);
+    const std::int64_t h = band_rows(images, g.width);
+    const std::int64_t items = Set::work_items(images, g.width, h);
+    const std::int64_t need = items * Set::slice_size(g.width, h);
+    if (static_cast<std::int64_t>(work.extent(0)) < need)
+      work = Kokkos::View<T*, MemorySpace>(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::Tomography::adjoint_work"), need);
+    const auto policy = impl::range(space, items);
+    if (accumulate)
+      Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
+                           Add{y.view(), table, x.view(), work, steps, g, h});
+    else
+      Kokkos::parallel_for("kinv::Tomography::A_adjoint", policy,
+                           Set{y.view(), table, x.view(), work, steps, g, h});
+  } else {
+    (void)work;
+    (void)steps;
+    run_adjoint_gather<T, Circle>(space, g, table, y, x, accumulate);
+  }
+}
 }  // namespace
 
 template <class T>
 void Tomography<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
-  const auto g = geometry<T>(m_width, m_detectors, m_samples, num_angles());
+  const auto g = geometry();
   if (m_circle)
-    adjoint<T, true>(this->execution_space(), g, m_table, y, x, accumulate);
+    run_adjoint<T, true>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
   else
-    adjoint<T, false>(this->execution_space(), g, m_table, y, x, accumulate);
+    run_adjoint<T, false>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);
 }
 
 template class Tomography<float>;

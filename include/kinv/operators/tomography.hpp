@@ -10,6 +10,11 @@
 
 namespace kinv {
 
+namespace impl {
+template <class T>
+struct TomographyGeometry;
+}  // namespace impl
+
 /// Keyword arguments of Tomography (deepinv's `angles`, `circle`; kinv adds the detector count).
 struct TomographyOptions {
   /// Projection angles in degrees. If empty, `num_angles` angles 180 k / num_angles, k <
@@ -35,8 +40,11 @@ struct TomographyOptions {
 /// and a rotation centre that its padding moves by half a pixel when ceil(sqrt(2) W) - W is odd;
 /// kinv with that D matches it when ceil(sqrt(2) W) - W is even.
 ///
-/// A^T is the exact transpose of A, computed as a gather (deterministic, no atomics), so the
-/// dot test <A x, y> = <x, A^T y> holds to rounding.
+/// A^T is the exact transpose of A, deterministic and without atomics: a gather over pixels on
+/// GPUs, a scatter over bands of rows on CPUs (which sums in the gather's order, bitwise the
+/// same), so the dot test <A x, y> = <x, A^T y> holds to rounding. On CPUs the operator keeps a
+/// workspace of about the image batch's size between calls, so one instance must not run A^T
+/// from two host threads at once.
 template <class T>
 class Tomography : public LinearPhysics<T> {
  public:
@@ -67,6 +75,8 @@ class Tomography : public LinearPhysics<T> {
   void apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const override;
 
  private:
+  impl::TomographyGeometry<T> geometry() const;
+
   std::int64_t m_width = 0;
   std::int64_t m_detectors = 0;
   std::int64_t m_samples = 0;
@@ -75,6 +85,10 @@ class Tomography : public LinearPhysics<T> {
   // Per-angle constants (impl::TomographyAngle rows): the cosine and sine of each angle,
   // computed once in double, and the adjoint's candidate-search bounds.
   Kokkos::View<T*, MemorySpace> m_table;
+  // On CPUs, the steps sin(theta) s_j and cos(theta) s_j along the lines of every angle.
+  Kokkos::View<T*, MemorySpace> m_steps;
+  // A^T's band sums on CPUs, kept from call to call (grown when a batch needs more).
+  mutable Kokkos::View<T*, MemorySpace> m_work;
 };
 
 extern template class Tomography<float>;

@@ -1,8 +1,12 @@
-// Kernels of the parallel-beam Radon transform (Tomography): the forward projection, and its
-// exact transpose written as a gather over pixels. Both compute every sample point and bilinear
-// weight through TomographyGeometry::line and ::point, so they use the same weights (bitwise,
-// unless a compiler contracts the two inlined copies into FMAs differently: then by an ulp, which
-// the continuity of bilinear weights keeps harmless).
+// Kernels of the parallel-beam Radon transform (Tomography). GPUs run the forward projection
+// one thread per measurement (TomographyForward) and its exact transpose as a gather over pixels
+// (TomographyAdjoint). CPUs run the same sums in the same order, organised for caches and SIMD:
+// groups of lines of one angle (TomographyForwardLines) and a scatter over bands of rows
+// (TomographyAdjointBands). All compute every sample point and bilinear weight by the same
+// operations (TomographyGeometry::line and ::point, or the same products from the step table),
+// so the results are bitwise the same, unless a compiler contracts inlined copies into FMAs
+// differently (not on x86-64 without -mfma): then by an ulp, which the continuity of bilinear
+// weights keeps harmless.
 //
 // Index ranges are found in closed form with a slack (TomographyGeometry::margin) that covers the
 // rounding of sample points, and every sample in a range is then tested exactly, so the ranges
@@ -11,7 +15,15 @@
 
 #include <kinv/core/tensor.hpp>
 
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#include <emmintrin.h>
+#define KINV_TOMOGRAPHY_SSE2 1
+#endif
+
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <vector>
 
 namespace kinv {
 namespace impl {
@@ -130,6 +142,86 @@ struct TomographyGeometry {
   }
 };
 
+/// The geometry of a W x W image, D detectors, S samples per line and A angles.
+template <class T>
+TomographyGeometry<T> tomography_geometry(std::int64_t width, std::int64_t detectors,
+                                          std::int64_t samples, std::int64_t angles) {
+  TomographyGeometry<T> g;
+  g.width = width;
+  g.detectors = detectors;
+  g.samples = samples;
+  g.angles = angles;
+  g.centre = static_cast<T>(0.5 * static_cast<double>(width - 1));
+  g.t_offset = static_cast<T>(0.5 * static_cast<double>(detectors - 1));
+  g.s_offset = static_cast<T>(0.5 * static_cast<double>(samples - 1));
+  // Sample points and the adjoint's rotated pixel offsets are rounded to a few ulps of their
+  // magnitude (at most about W + D + S); this slack keeps every candidate in the search.
+  g.margin = static_cast<T>(1e-3 + 16.0 * std::numeric_limits<T>::epsilon() *
+                                       static_cast<double>(width + detectors + samples));
+  return g;
+}
+
+/// cos and sin of an angle in degrees, exact at multiples of 90 degrees (so that those
+/// projections sample pixel centres exactly).
+inline void cos_sin_degrees(double degrees, double& c, double& s) {
+  double r = std::fmod(degrees, 360.0);  // exact
+  if (r < 0) r += 360.0;
+  if (r == 0.0) {
+    c = 1, s = 0;
+  } else if (r == 90.0) {
+    c = 0, s = 1;
+  } else if (r == 180.0) {
+    c = -1, s = 0;
+  } else if (r == 270.0) {
+    c = 0, s = -1;
+  } else {
+    const double rad = r * (3.141592653589793238462643383279502884 / 180.0);
+    c = std::cos(rad);
+    s = std::sin(rad);
+  }
+}
+
+/// The angle table (TomographyAngle rows) of angles in degrees, with rounding slack `margin`.
+template <class T>
+Kokkos::View<T*, MemorySpace> tomography_angle_table(const std::vector<double>& angles, T margin) {
+  const std::size_t n = angles.size();
+  constexpr int stride = TomographyAngle<T>::kStride;
+  Kokkos::View<T*, MemorySpace> table("kinv::Tomography::angles", n * stride);
+  auto h = Kokkos::create_mirror_view(table);
+  for (std::size_t a = 0; a < n; ++a) {
+    double c, s;
+    cos_sin_degrees(angles[a], c, s);
+    const auto row = TomographyAngle<T>::make(static_cast<T>(c), static_cast<T>(s), margin);
+    const T values[stride] = {row.cs,      row.sn,      row.half,   row.slope_x,
+                              row.width_x, row.slope_y, row.width_y};
+    for (int e = 0; e < stride; ++e) h(a * stride + e) = values[e];
+  }
+  Kokkos::deep_copy(table, h);
+  return table;
+}
+
+/// The steps along the lines of every angle (CPU kernels): entries 2 (a S + j) and
+/// 2 (a S + j) + 1 are sin(a) s_j and cos(a) s_j, the products that TomographyGeometry::coords
+/// adds to a line's base point (the same operations in T, so the same values).
+template <class T>
+Kokkos::View<T*, MemorySpace> tomography_step_table(const Kokkos::View<T*, MemorySpace>& table,
+                                                    const TomographyGeometry<T>& g) {
+  auto angles = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), table);
+  Kokkos::View<T*, MemorySpace> steps("kinv::Tomography::steps", 2 * g.angles * g.samples);
+  auto h = Kokkos::create_mirror_view(steps);
+  for (std::int64_t a = 0; a < g.angles; ++a) {
+    const T cs = angles(a * TomographyAngle<T>::kStride);
+    const T sn = angles(a * TomographyAngle<T>::kStride + 1);
+    for (std::int64_t j = 0; j < g.samples; ++j) {
+      const T s = static_cast<T>(j) - g.s_offset;
+      h(2 * (a * g.samples + j)) = sn * s;
+      h(2 * (a * g.samples + j) + 1) = cs * s;
+    }
+  }
+  Kokkos::deep_copy(steps, h);
+  return steps;
+}
+
 /// Weight of one bilinear neighbour: one expression for both kernels.
 template <class T>
 KOKKOS_INLINE_FUNCTION T bilinear_weight(T wy, T wx) {
@@ -198,17 +290,13 @@ struct TomographyForward {
     return combine(fy, fx, v00, v01, v10, v11);
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+  // Line k at the angle (cs, sn): its base point, the range [j0, j1] of samples whose
+  // neighbours may lie in the (visible) image, and within it the range [i0, i1] of samples whose
+  // neighbours all do (empty: i0 = j1 + 1 > i1).
+  KOKKOS_INLINE_FUNCTION void ranges(T cs, T sn, std::int64_t k, T& bx, T& by, std::int64_t& j0,
+                                     std::int64_t& j1, std::int64_t& i0, std::int64_t& i1) const {
     const std::int64_t W = g.width, S = g.samples;
-    const std::int64_t a = i % g.angles;
-    const std::int64_t rest = i / g.angles;
-    const std::int64_t k = rest % g.detectors;
-    const std::int64_t base = (rest / g.detectors) * W * W;
-    const T cs = table(a * TomographyAngle<T>::kStride);
-    const T sn = table(a * TomographyAngle<T>::kStride + 1);
-    T bx, by;
     g.line(cs, sn, k, bx, by);
-
     // u = s_j: where a neighbour may be in the image (-1 <= px, py < W), and where all four
     // are (0 <= px, py < W - 1), each widened or narrowed by the margin.
     const T m = g.margin, w = static_cast<T>(W), big = static_cast<T>(S + 2);
@@ -225,7 +313,6 @@ struct TomographyForward {
       clip_disc(t, g.centre + reach, lo, hi);
       clip_disc(t, g.centre - reach, ilo, ihi);
     }
-    std::int64_t j0, j1, i0, i1;
     index_range(lo + g.s_offset - m, hi + g.s_offset + m, S, j0, j1);
     index_range(ilo + g.s_offset + m, ihi + g.s_offset - m, S, i0, i1);
     if (i0 < j0) i0 = j0;
@@ -234,6 +321,46 @@ struct TomographyForward {
       i0 = j1 + 1;
       i1 = j1;
     }
+  }
+
+  // Sample j of an interior range: 0 <= px, py < W - 1, where truncation is floor.
+  KOKKOS_INLINE_FUNCTION T interior_sample(T cs, T sn, T bx, T by, std::int64_t base,
+                                           std::int64_t j) const {
+    const std::int64_t W = g.width;
+    T px, py;
+    g.coords(cs, sn, bx, by, j, px, py);
+    const std::int64_t ix = static_cast<std::int64_t>(px);
+    const std::int64_t iy = static_cast<std::int64_t>(py);
+    const T fx = px - static_cast<T>(ix);
+    const T fy = py - static_cast<T>(iy);
+    const std::int64_t r = base + iy * W + ix;
+    return combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
+  }
+
+  // The same with the sample's steps (sin s_j, cos s_j) from tomography_step_table.
+  KOKKOS_INLINE_FUNCTION T interior_sample(const T* step, T bx, T by, std::int64_t base) const {
+    const std::int64_t W = g.width;
+    const T px = bx + step[0];
+    const T py = by + step[1];
+    const std::int64_t ix = static_cast<std::int64_t>(px);
+    const std::int64_t iy = static_cast<std::int64_t>(py);
+    const T fx = px - static_cast<T>(ix);
+    const T fy = py - static_cast<T>(iy);
+    const std::int64_t r = base + iy * W + ix;
+    return combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = g.width;
+    const std::int64_t a = i % g.angles;
+    const std::int64_t rest = i / g.angles;
+    const std::int64_t k = rest % g.detectors;
+    const std::int64_t base = (rest / g.detectors) * W * W;
+    const T cs = table(a * TomographyAngle<T>::kStride);
+    const T sn = table(a * TomographyAngle<T>::kStride + 1);
+    T bx, by;
+    std::int64_t j0, j1, i0, i1;
+    ranges(cs, sn, k, bx, by, j0, j1, i0, i1);
 
     T acc = 0;
     std::int64_t iy, ix;
@@ -242,22 +369,133 @@ struct TomographyForward {
       g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
       acc += edge_sample(base, iy, ix, fy, fx);
     }
-    for (std::int64_t j = i0; j <= i1; ++j) {
-      // Here 0 <= px, py < W - 1, where truncation is floor.
-      T px, py;
-      g.coords(cs, sn, bx, by, j, px, py);
-      ix = static_cast<std::int64_t>(px);
-      iy = static_cast<std::int64_t>(py);
-      fx = px - static_cast<T>(ix);
-      fy = py - static_cast<T>(iy);
-      const std::int64_t r = base + iy * W + ix;
-      acc += combine(fy, fx, x(r), x(r + 1), x(r + W), x(r + W + 1));
-    }
+    for (std::int64_t j = i0; j <= i1; ++j) acc += interior_sample(cs, sn, bx, by, base, j);
     for (std::int64_t j = i1 + 1; j <= j1; ++j) {
       g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
       acc += edge_sample(base, iy, ix, fy, fx);
     }
     y(i) = acc;
+  }
+};
+
+/// acc[l] += the interior samples j = c0..c1 of the 4 lines (bx[l], by[l]) of one angle, in the
+/// order of j: TomographyForward::interior_sample, four lines at a time with SSE2 (the same
+/// operations lane by lane, so the same values). Returns false where it does not apply (then the
+/// caller runs the scalar loop): not float, no SSE2, or W > 32767.
+template <class T>
+inline bool interior_lines_sse2(const T*, std::int64_t, std::int64_t, const T*, const T*, const T*,
+                                std::int64_t, T*) {
+  return false;
+}
+#ifdef KINV_TOMOGRAPHY_SSE2
+inline bool interior_lines_sse2(const float* step, std::int64_t c0, std::int64_t c1,
+                                const float* bx, const float* by, const float* img, std::int64_t W,
+                                float* acc) {
+  if (W > 32767) return false;
+  const __m128 vbx = _mm_loadu_ps(bx), vby = _mm_loadu_ps(by), one = _mm_set1_ps(1.0f);
+  // pmaddwd on (iy << 16 | ix) gives ix + iy W, for 0 <= ix, iy, W < 2^15.
+  const __m128i wmul = _mm_set1_epi32(static_cast<int>((W << 16) | 1));
+  __m128 vacc = _mm_loadu_ps(acc);
+  alignas(16) std::int32_t r[4];
+  auto pair = [](const float* p) {  // p[0], p[1] into the low lanes
+    return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  };
+  for (std::int64_t j = c0; j <= c1; ++j) {
+    const __m128 px = _mm_add_ps(vbx, _mm_set1_ps(step[2 * j]));
+    const __m128 py = _mm_add_ps(vby, _mm_set1_ps(step[2 * j + 1]));
+    const __m128i ix = _mm_cvttps_epi32(px), iy = _mm_cvttps_epi32(py);
+    const __m128 fx = _mm_sub_ps(px, _mm_cvtepi32_ps(ix));
+    const __m128 fy = _mm_sub_ps(py, _mm_cvtepi32_ps(iy));
+    _mm_store_si128(reinterpret_cast<__m128i*>(r),
+                    _mm_madd_epi16(_mm_or_si128(_mm_slli_epi32(iy, 16), ix), wmul));
+    const __m128 t0 = _mm_unpacklo_ps(pair(img + r[0]), pair(img + r[1]));
+    const __m128 t1 = _mm_unpacklo_ps(pair(img + r[2]), pair(img + r[3]));
+    const __m128 b0 = _mm_unpacklo_ps(pair(img + r[0] + W), pair(img + r[1] + W));
+    const __m128 b1 = _mm_unpacklo_ps(pair(img + r[2] + W), pair(img + r[3] + W));
+    const __m128 v00 = _mm_movelh_ps(t0, t1), v01 = _mm_movehl_ps(t1, t0);
+    const __m128 v10 = _mm_movelh_ps(b0, b1), v11 = _mm_movehl_ps(b1, b0);
+    const __m128 wx0 = _mm_sub_ps(one, fx), wy0 = _mm_sub_ps(one, fy);
+    // TomographyForward::combine
+    const __m128 top =
+        _mm_add_ps(_mm_mul_ps(_mm_mul_ps(wy0, wx0), v00), _mm_mul_ps(_mm_mul_ps(wy0, fx), v01));
+    const __m128 bottom =
+        _mm_add_ps(_mm_mul_ps(_mm_mul_ps(fy, wx0), v10), _mm_mul_ps(_mm_mul_ps(fy, fx), v11));
+    vacc = _mm_add_ps(vacc, _mm_add_ps(top, bottom));
+  }
+  _mm_storeu_ps(acc, vacc);
+  return true;
+}
+#endif
+
+/// TomographyForward on CPUs: one work item per image bc, angle a and group of Lines adjacent
+/// lines, which it runs in lockstep along the range of j where every line's samples are
+/// interior (independent sums, and the lines read neighbouring pixels). Each line still sums
+/// its samples in the order of j, each with the value TomographyForward gives it, so y is
+/// bitwise the same.
+template <class T, bool Circle, int Lines>
+struct TomographyForwardLines {
+  TomographyForward<T, Circle> f;
+  Kokkos::View<const T*, MemorySpace> steps;  // tomography_step_table
+
+  static std::int64_t work_items(std::int64_t images, std::int64_t detectors, std::int64_t angles) {
+    return images * angles * ((detectors + Lines - 1) / Lines);
+  }
+
+  // Sample j of the line (bx, by), through the interior path when i0 <= j <= i1.
+  KOKKOS_INLINE_FUNCTION T sample(T cs, T sn, T bx, T by, std::int64_t base, std::int64_t j,
+                                  std::int64_t i0, std::int64_t i1, const T* step) const {
+    if (j >= i0 && j <= i1) return f.interior_sample(step + 2 * j, bx, by, base);
+    std::int64_t iy, ix;
+    T fy, fx;
+    f.g.point(cs, sn, bx, by, j, iy, ix, fy, fx);
+    return f.edge_sample(base, iy, ix, fy, fx);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = f.g.width, D = f.g.detectors, A = f.g.angles;
+    const std::int64_t groups = (D + Lines - 1) / Lines;
+    const std::int64_t k0 = (i % groups) * Lines;
+    const std::int64_t rest = i / groups;
+    const std::int64_t a = rest % A;
+    const std::int64_t bc = rest / A;
+    const std::int64_t base = bc * W * W;
+    const T cs = f.table(a * TomographyAngle<T>::kStride);
+    const T sn = f.table(a * TomographyAngle<T>::kStride + 1);
+    const int n = D - k0 < Lines ? static_cast<int>(D - k0) : Lines;
+    const T* step = steps.data() + 2 * a * f.g.samples;
+
+    T bx[Lines], by[Lines], acc[Lines];
+    std::int64_t j0[Lines], j1[Lines], i0[Lines], i1[Lines];
+    std::int64_t c0 = -1, c1 = -2;  // the range of j interior to every line (empty: c0 > c1)
+    for (int l = 0; l < n; ++l) {
+      f.ranges(cs, sn, k0 + l, bx[l], by[l], j0[l], j1[l], i0[l], i1[l]);
+      acc[l] = T(0);
+      if (l == 0 || i0[l] > c0) c0 = i0[l];
+      if (l == 0 || i1[l] < c1) c1 = i1[l];
+    }
+    if (n < Lines || c0 > c1) {
+      for (int l = 0; l < n; ++l)
+        for (std::int64_t j = j0[l]; j <= j1[l]; ++j)
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l], step);
+    } else {
+      for (int l = 0; l < Lines; ++l)
+        for (std::int64_t j = j0[l]; j < c0; ++j)
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l], step);
+      bool done = false;
+#ifdef KINV_TOMOGRAPHY_SSE2
+      if constexpr (Lines == 4)
+        done = interior_lines_sse2(step, c0, c1, bx, by, f.x.data() + base, W, acc);
+#endif
+      if (!done)
+        for (std::int64_t j = c0; j <= c1; ++j)
+          for (int l = 0; l < Lines; ++l)
+            acc[l] += f.interior_sample(step + 2 * j, bx[l], by[l], base);
+      for (int l = 0; l < Lines; ++l)
+        for (std::int64_t j = c1 + 1; j <= j1[l]; ++j)
+          acc[l] += sample(cs, sn, bx[l], by[l], base, j, i0[l], i1[l], step);
+    }
+    const std::int64_t out = bc * D * A + a;
+    for (int l = 0; l < n; ++l) f.y(out + (k0 + l) * A) = acc[l];
   }
 };
 
@@ -351,6 +589,114 @@ struct TomographyAdjoint {
         x(out + c) += acc[c];
       else
         x(out + c) = acc[c];
+    }
+  }
+};
+
+/// A^T on CPUs, as a deterministic scatter: one work item per band of rows [r0, r1) of one image
+/// (bc). For each angle a, line k and sample j in the order of (a, k, j), the sample adds
+/// w * y[bc, k, a] to the pixels of its bilinear footprint, with the forward kernel's weights
+/// (1 - fx, fx from floor_split); a pixel thus receives the terms in the same order and with the
+/// same values as TomographyAdjoint's gather gives it, so the two agree bitwise. Terms of zero
+/// weight (fx or fy exactly 0) are skipped, as the gather skips them.
+///
+/// The band sums into its own slice of `work`, (h + 2) x (W + 2) entries with h = band_rows: a
+/// border of one row above and below and one column left and right takes the footprints that
+/// spill over the band, so the inner loop writes without bounds tests. Then x = sum (or
+/// x += sum, which rounds as the gather's x += acc), zero outside the disc with Circle.
+template <class T, bool Circle, bool Accumulate>
+struct TomographyAdjointBands {
+  Kokkos::View<const T*, MemorySpace> y;      // (BC, D, A)
+  Kokkos::View<const T*, MemorySpace> table;  // TomographyAngle rows
+  Kokkos::View<T*, MemorySpace> x;            // (BC, W, W)
+  Kokkos::View<T*, MemorySpace> work;         // work_items() slices of slice_size() entries
+  Kokkos::View<const T*, MemorySpace> steps;  // tomography_step_table
+  TomographyGeometry<T> g;
+  std::int64_t band_rows = 1;  // h
+
+  static std::int64_t bands(std::int64_t width, std::int64_t rows) {
+    return (width + rows - 1) / rows;
+  }
+  /// Work items for `images` = B C images.
+  static std::int64_t work_items(std::int64_t images, std::int64_t width, std::int64_t rows) {
+    return images * bands(width, rows);
+  }
+  static std::int64_t slice_size(std::int64_t width, std::int64_t rows) {
+    return (rows + 2) * (width + 2);
+  }
+
+  // Adds the contributions of line (k, a), cosine cs and sine sn, to the band's sum s, whose
+  // entry (row, col) is s[(row - r0 + 1) * WP + col + 1].
+  KOKKOS_INLINE_FUNCTION void add_line(T bx, T by, const T* step, T yv, std::int64_t r0,
+                                       std::int64_t r1, std::int64_t j0, std::int64_t j1,
+                                       T* s) const {
+    const std::int64_t W = g.width, WP = W + 2;
+    for (std::int64_t j = j0; j <= j1; ++j) {
+      // TomographyGeometry::point, with the steps from the table.
+      std::int64_t iy, ix;
+      T fy, fx;
+      floor_split(bx + step[2 * j], ix, fx);
+      floor_split(by + step[2 * j + 1], iy, fy);
+      // The footprint (rows iy, iy + 1; columns ix, ix + 1) meets the band and the image.
+      if (static_cast<std::uint64_t>(iy - (r0 - 1)) > static_cast<std::uint64_t>(r1 - r0) ||
+          static_cast<std::uint64_t>(ix + 1) > static_cast<std::uint64_t>(W))
+        continue;
+      T* p = s + (iy - r0 + 1) * WP + (ix + 1);
+      const T wx0 = T(1) - fx;
+      const T wy0 = T(1) - fy;
+      p[0] += bilinear_weight(wy0, wx0) * yv;
+      if (fx > T(0)) p[1] += bilinear_weight(wy0, fx) * yv;
+      if (fy > T(0)) {
+        p[WP] += bilinear_weight(fy, wx0) * yv;
+        if (fx > T(0)) p[WP + 1] += bilinear_weight(fy, fx) * yv;
+      }
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t W = g.width, D = g.detectors, S = g.samples, A = g.angles;
+    const std::int64_t WP = W + 2, h = band_rows;
+    const std::int64_t nb = bands(W, h);
+    const std::int64_t bc = i / nb;
+    const std::int64_t r0 = (i % nb) * h;
+    const std::int64_t r1 = r0 + h < W ? r0 + h : W;
+    T* s = work.data() + i * slice_size(W, h);
+    const std::int64_t used = (r1 - r0 + 2) * WP;
+    for (std::int64_t e = 0; e < used; ++e) s[e] = T(0);
+
+    const std::int64_t ybase = bc * D * A;
+    const T m = g.margin, w = static_cast<T>(W), big = static_cast<T>(S + 2);
+    const T top = static_cast<T>(r0 - 1) - m, bottom = static_cast<T>(r1) + m;
+    const T reach = T(1.4142136) + m;
+    for (std::int64_t a = 0; a < A; ++a) {
+      const T cs = table(a * TomographyAngle<T>::kStride);
+      const T sn = table(a * TomographyAngle<T>::kStride + 1);
+      for (std::int64_t k = 0; k < D; ++k) {
+        // u = s_j where the footprint may meet the band: -1 <= px < W and r0 - 1 <= py < r1,
+        // widened by the margin (every sample in the range is then tested exactly).
+        T bx, by;
+        g.line(cs, sn, k, bx, by);
+        T lo = -big, hi = big;
+        clip_affine(by, cs, top, bottom, lo, hi);
+        clip_affine(bx, sn, T(-1) - m, w + m, lo, hi);
+        if (Circle) clip_disc(static_cast<T>(k) - g.t_offset, g.centre + reach, lo, hi);
+        std::int64_t j0, j1;
+        index_range(lo + g.s_offset - m, hi + g.s_offset + m, S, j0, j1);
+        if (j0 > j1) continue;
+        add_line(bx, by, steps.data() + 2 * a * S, y(ybase + k * A + a), r0, r1, j0, j1, s);
+      }
+    }
+
+    for (std::int64_t row = r0; row < r1; ++row) {
+      const T* src = s + (row - r0 + 1) * WP + 1;
+      const std::int64_t out = (bc * W + row) * W;
+      for (std::int64_t col = 0; col < W; ++col) {
+        const T v = !Circle || g.in_disc(row, col) ? src[col] : T(0);
+        if (Accumulate)
+          x(out + col) += v;
+        else
+          x(out + col) = v;
+      }
     }
   }
 };
