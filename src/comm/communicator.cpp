@@ -463,6 +463,23 @@ std::vector<std::int64_t> Communicator::allgather(std::int64_t value) const {
   return out;
 }
 
+void Communicator::allgatherv_host(const void* send, void* recv,
+                                   const std::vector<std::int64_t>& counts,
+                                   const std::vector<std::int64_t>& displs) const {
+  require_live(*m_impl);
+  const int me = rank();
+#if KINV_HAVE_MPI
+  const auto ic = to_int_counts(counts, "MPI_Allgatherv");
+  const auto id = to_int_counts(displs, "MPI_Allgatherv");
+  check_mpi(
+      MPI_Allgatherv(send, ic[me], MPI_BYTE, recv, ic.data(), id.data(), MPI_BYTE, m_impl->comm),
+      "MPI_Allgatherv");
+#else
+  std::memcpy(static_cast<char*>(recv) + displs.at(me), send,
+              static_cast<std::size_t>(counts.at(me)));
+#endif
+}
+
 std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
                                                  std::vector<std::int64_t>& offsets) const {
   const auto sizes = allgather(static_cast<std::int64_t>(send.size()));
