@@ -250,7 +250,7 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
       if (owner == me) write_word(recv, my_word, static_cast<T>(word));
     }
     send(L.offset[i], n, owner);
-    m_requests.test();  // let MPI progress while the next operator computes
+    if (i + 1 < L.shapes.size()) m_requests.test();  // progress while the next one computes
   }
   for (int r = 0; r < P; ++r)
     if (L.counts[r] == 1) {  // no operators: the word alone
