@@ -68,6 +68,7 @@ struct Communicator::Impl {
   std::string gpu_aware_reason = "host memory";
   bool freed = false;
   std::vector<Kokkos::View<char*, compat::HostPinnedSpace>> staging;
+  std::vector<int> icounts, idispls;  // allgatherv's int counts, reused between calls
 
   ~Impl() { release(); }
   void release() noexcept {
@@ -139,6 +140,14 @@ int to_int_count(std::int64_t n, const char* what) {
 
 std::vector<int> to_int_counts(const std::vector<std::int64_t>& v, const char* what) {
   std::vector<int> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = to_int_count(v[i], what);
+  return out;
+}
+
+// The same into a reused vector (no allocation once it has the size).
+const std::vector<int>& to_int_counts(const std::vector<std::int64_t>& v, std::vector<int>& out,
+                                      const char* what) {
+  out.resize(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) out[i] = to_int_count(v[i], what);
   return out;
 }
@@ -349,10 +358,11 @@ void Communicator::allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
   const int me = rank();
   if (static_cast<std::int64_t>(send.extent(0)) < counts.at(me))
     throw CommError("allgatherv: send buffer smaller than this rank's count");
-  compat::fence("kinv::comm::allgatherv");
+  static const std::string label = "kinv::comm::allgatherv";
+  compat::fence(label);
 #if KINV_HAVE_MPI
-  const auto ic = to_int_counts(counts, "MPI_Allgatherv");
-  const auto id = to_int_counts(displs, "MPI_Allgatherv");
+  const auto& ic = to_int_counts(counts, m_impl->icounts, "MPI_Allgatherv");
+  const auto& id = to_int_counts(displs, m_impl->idispls, "MPI_Allgatherv");
   if (direct(*m_impl)) {
     check_mpi(MPI_Allgatherv(send.data(), ic[me], mpi_type<T>(), recv.data(), ic.data(), id.data(),
                              mpi_type<T>(), m_impl->comm),
@@ -375,7 +385,8 @@ void Communicator::allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
 template <class T>
 void Communicator::allreduce_sum(const Buffer<T>& buf) const {
   require_live(*m_impl);
-  compat::fence("kinv::comm::allreduce");
+  static const std::string label = "kinv::comm::allreduce";
+  compat::fence(label);
   if (size() == 1) return;  // the sum over one rank is the buffer itself
 #if KINV_HAVE_MPI
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Allreduce");
@@ -402,7 +413,8 @@ void Communicator::ibcast(const Buffer<T>& buf, int root, Requests& requests,
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Ibcast");
   MPI_Request req;
   if (direct(*m_impl)) {
-    if (root == rank()) compat::fence("kinv::comm::ibcast");
+    static const std::string label = "kinv::comm::ibcast";
+    if (root == rank()) compat::fence(label);
     check_mpi(MPI_Ibcast(buf.data(), n, mpi_type<T>(), root, m_impl->comm, &req), "MPI_Ibcast");
   } else {
     if (static_cast<std::int64_t>(stage.extent(0)) < n)
@@ -461,6 +473,23 @@ std::vector<std::int64_t> Communicator::allgather(std::int64_t value) const {
             "MPI_Allgather");
 #endif
   return out;
+}
+
+void Communicator::allgatherv_host(const void* send, void* recv,
+                                   const std::vector<std::int64_t>& counts,
+                                   const std::vector<std::int64_t>& displs) const {
+  require_live(*m_impl);
+  const int me = rank();
+#if KINV_HAVE_MPI
+  const auto& ic = to_int_counts(counts, m_impl->icounts, "MPI_Allgatherv");
+  const auto& id = to_int_counts(displs, m_impl->idispls, "MPI_Allgatherv");
+  check_mpi(
+      MPI_Allgatherv(send, ic[me], MPI_BYTE, recv, ic.data(), id.data(), MPI_BYTE, m_impl->comm),
+      "MPI_Allgatherv");
+#else
+  std::memcpy(static_cast<char*>(recv) + displs.at(me), send,
+              static_cast<std::size_t>(counts.at(me)));
+#endif
 }
 
 std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,

@@ -181,13 +181,20 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
   write_word(base, L.displs[me] - shift + L.counts[me] - 1, static_cast<T>(word));
   if (P > 1) m_comm.allgatherv(base, recv, L.counts, L.displs);
 
+  if (!all_fine(L, recv)) return false;
+  build_results(L, recv, out);
+  return true;
+}
+
+template <class T>
+bool GatherEngine<T>::all_fine(const GatherLayout& L, const Buffer<T>& recv) {
   // Every rank reads the same status words, so every rank returns the same verdict.
+  const int P = m_comm.size();
   T worst = 0;
   if constexpr (memory_is_host_accessible) {
+    ExecutionSpace().fence();
     for (int r = 0; r < P; ++r) worst = std::max(worst, recv(L.displs[r] + L.counts[r] - 1));
-    if (worst != T(0)) return false;
-    build_results(L, recv, out);
-    return true;
+    return worst == T(0);
   }
   std::vector<std::int64_t> want(static_cast<std::size_t>(P));
   for (int r = 0; r < P; ++r) want[r] = L.displs[r] + L.counts[r] - 1;
@@ -201,40 +208,57 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
   }
   Kokkos::parallel_reduce("kinv::gather::status", Kokkos::RangePolicy<ExecutionSpace>(0, P),
                           MaxStatusWord<T>{recv, m_word_at}, Kokkos::Max<T>(worst));
-  if (worst != T(0)) return false;
-  build_results(L, recv, out);
-  return true;
+  return worst == T(0);
 }
 
 template <class T>
 bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const LocalCompute<T>& compute,
                                 Status& status, TensorList<T>& out) {
   const int me = m_comm.rank();
+  const int P = m_comm.size();
   Buffer<T> recv = pick(m_recv, L.total, "kinv::gather::recv");
   Kokkos::View<T*, compat::HostPinnedSpace> stage;
   if (!m_comm.gpu_aware()) stage = m_comm.staging<T>(2, L.total);
-  Requests requests;
-  int flag = deviate ? 1 : 0;
+  // Broadcasts [begin, begin + n) of the receive buffer from `root`.
+  auto send = [&](std::int64_t begin, std::int64_t n, int root) {
+    Kokkos::View<T*, compat::HostPinnedSpace> slot_stage;
+    if (stage.data() != nullptr)
+      slot_stage = Kokkos::subview(stage, std::make_pair(begin, begin + n));
+    m_comm.ibcast(range(recv, begin, n), root, m_requests, slot_stage);
+  };
+  // Rank r's status word follows its last operator's result, so it travels in that broadcast
+  // (written once all of r's operators are computed); a rank without operators broadcasts its
+  // word alone, after the results. Every rank then reads every word: no extra collective.
+  std::vector<std::int64_t>& left = m_left;  // per rank, operators not yet broadcast
+  left.assign(static_cast<std::size_t>(P), 0);
+  for (int o : L.owner) ++left[static_cast<std::size_t>(o)];
+  const std::int64_t my_word = L.displs[me] + L.counts[me] - 1;
+  int word = deviate ? 1 : 0;
   std::size_t k = 0;  // position among this rank's operators
   for (std::size_t i = 0; i < L.shapes.size(); ++i) {
-    const std::int64_t n = L.shapes[i].size();
-    const Buffer<T> slot = range(recv, L.offset[i], n);
-    if (L.owner[i] == me) {
+    const int owner = L.owner[i];
+    std::int64_t n = L.shapes[i].size();
+    if (owner == me) {
       if (!deviate && status.ok) {
-        guarded(status, [&] { compute(k, Tensor<T>(slot, L.shapes[i])); });
-        if (!status.ok) flag = 2;
+        guarded(status, [&] { compute(k, Tensor<T>(range(recv, L.offset[i], n), L.shapes[i])); });
+        if (!status.ok) word = 2;
       }
       ++k;
     }
-    Kokkos::View<T*, compat::HostPinnedSpace> slot_stage;
-    if (stage.data() != nullptr)
-      slot_stage = Kokkos::subview(stage, std::make_pair(L.offset[i], L.offset[i] + n));
-    m_comm.ibcast(slot, L.owner[i], requests, slot_stage);
-    requests.test();  // let MPI progress while the next operator computes
+    if (--left[static_cast<std::size_t>(owner)] == 0) {
+      ++n;  // with the owner's status word
+      if (owner == me) write_word(recv, my_word, static_cast<T>(word));
+    }
+    send(L.offset[i], n, owner);
+    if (i + 1 < L.shapes.size()) m_requests.test();  // progress while the next one computes
   }
-  m_comm.iallreduce_max(&flag, requests);
-  requests.wait();
-  if (flag != 0) return false;
+  for (int r = 0; r < P; ++r)
+    if (L.counts[r] == 1) {  // no operators: the word alone
+      if (r == me) write_word(recv, my_word, static_cast<T>(word));
+      send(L.displs[r], 1, r);
+    }
+  m_requests.wait();
+  if (!all_fine(L, recv)) return false;
   build_results(L, recv, out);
   return true;
 }
@@ -245,57 +269,121 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
                                      const std::vector<std::int64_t>& local,
                                      const std::vector<Shape>& shapes,
                                      const LocalCompute<T>& compute, Status status) {
+  static_assert(records::value_alignment % sizeof(T) == 0, "values must be T-aligned");
   const int P = m_comm.size();
-  // 1. This rank's results, contiguous on the device, then on the host.
-  std::int64_t n_local = 0;
+  const int me = m_comm.rank();
+  // Each rank's block travels in a slot: its true size (8 bytes), then the block, padded to a
+  // multiple of 8 bytes. Slots start at multiples of 8, so every record's values are aligned
+  // for T wherever they land.
+  constexpr std::int64_t prefix = sizeof(std::int64_t);
+  constexpr auto elem = static_cast<std::int64_t>(sizeof(T));
+  auto round8 = [](std::int64_t b) { return (b + 7) / 8 * 8; };
+  // With host memory and MPI taking its pointers, the blocks are built, sent and read where
+  // they are; otherwise through pinned host buffers (one copy each way).
+  const bool in_place = memory_is_host_accessible && m_comm.gpu_aware();
+
+  // 1. The block's layout, then this rank's results computed straight into their places.
   if (status.ok && shapes.size() != local.size())
     status.fail("kinv::ValueError", "naive gather: " + std::to_string(shapes.size()) +
                                         " shapes for " + std::to_string(local.size()) +
                                         " local operators");
-  std::vector<std::int64_t> at;
-  if (status.ok)
-    for (const auto& s : shapes) {
-      at.push_back(n_local);
-      n_local += s.size();
-    }
-  guarded(status, [&] {
-    if (static_cast<std::int64_t>(m_local.extent(0)) < n_local)
-      m_local = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::local"),
-                          static_cast<std::size_t>(n_local));
-  });
-  for (std::size_t k = 0; k < local.size() && status.ok; ++k)
-    guarded(status,
-            [&] { compute(k, Tensor<T>(range(m_local, at[k], shapes[k].size()), shapes[k])); });
-
   records::Header h;
-  h.ok = status.ok;
-  h.kind = status.kind;
-  h.what = status.what;
-  h.operator_index = status.operator_index;
   h.scalar = records::scalar_of<T>();
   h.num_operators = num_operators;
   h.input = input;
   std::vector<records::Record> recs;
-  Kokkos::View<T*, compat::HostPinnedSpace> host;
-  if (status.ok) {
-    host = m_comm.staging<T>(3, n_local);
-    Kokkos::deep_copy(host, range(m_local, 0, n_local));
+  records::Plan plan;
+  guarded(status, [&] {
+    recs.reserve(local.size());
     for (std::size_t k = 0; k < local.size(); ++k)
-      recs.push_back({local[k], shapes[k], host.data() + at[k],
-                      shapes[k].size() * static_cast<std::int64_t>(sizeof(T))});
+      recs.push_back({local[k], shapes[k], nullptr, shapes[k].size() * elem});
+    plan = records::plan(h, recs);
+    const bool known = static_cast<int>(m_naive_sizes.size()) == P;
+    const std::int64_t need = prefix + std::max(round8(static_cast<std::int64_t>(plan.size)),
+                                                known ? m_naive_sizes[me] : 0);
+    if (static_cast<std::int64_t>(m_local.extent(0)) * elem < need)
+      m_local = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::naive"),
+                          static_cast<std::size_t>(need / elem));
+  });
+  for (std::size_t k = 0; k < local.size() && status.ok; ++k)
+    guarded(status, [&] {
+      const auto at = static_cast<std::int64_t>(prefix + plan.values_at[k]) / elem;
+      compute(k, Tensor<T>(range(m_local, at, shapes[k].size()), shapes[k]));
+    });
+  if (!status.ok) {
+    // The block becomes the error alone.
+    h.ok = false;
+    h.kind = status.kind;
+    h.what = status.what;
+    h.operator_index = status.operator_index;
+    recs.clear();
+    plan = records::plan(h, recs);
   }
-  const std::vector<char> bytes = records::encode(h, recs);
+  const auto mine = static_cast<std::int64_t>(plan.size);
+  const std::int64_t send_bytes =
+      prefix + std::max(round8(mine), static_cast<int>(m_naive_sizes.size()) == P
+                                          ? m_naive_sizes[me]
+                                          : std::int64_t(0));
+  char* send = nullptr;
+  if (in_place && static_cast<std::int64_t>(m_local.extent(0)) * elem >= send_bytes) {
+    ExecutionSpace().fence();
+    send = reinterpret_cast<char*>(m_local.data());
+  } else {
+    // Staged (or an error block that outgrew the buffer): the values go to the host first.
+    auto host = m_comm.staging<T>(3, send_bytes / elem);
+    if (status.ok && mine > 0) {
+      const std::int64_t n = round8(prefix + mine) / elem;
+      Kokkos::deep_copy(Kokkos::subview(host, std::make_pair(std::int64_t(0), n)),
+                        range(m_local, 0, n));
+    }
+    send = reinterpret_cast<char*>(host.data());
+  }
+  std::memcpy(send, &mine, sizeof(mine));
+  records::encode_into(send + prefix, h, recs, plan);
 
-  // 2. One byte all-gather (with a size exchange only when a block outgrew last call's).
-  std::vector<std::int64_t> offsets;
-  const std::vector<char> all = m_comm.allgatherv_bytes(bytes, offsets, m_naive_sizes);
+  // 2. One byte all-gather into slots of last call's sizes; a size exchange only when a block
+  // outgrew its slot (every rank reads the same true sizes, so all redo it together).
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(P)),
+      displs(static_cast<std::size_t>(P));
+  std::vector<std::int64_t> actual(static_cast<std::size_t>(P));
+  Buffer<T> recv;
+  char* all = nullptr;
+  auto exchange = [&]() -> bool {
+    std::int64_t total = 0;
+    for (int r = 0; r < P; ++r) {
+      counts[r] = prefix + m_naive_sizes[r];
+      displs[r] = total;
+      total += counts[r];
+    }
+    recv = Buffer<T>();
+    if (in_place) {
+      recv = pick(m_recv, total / elem, "kinv::gather::recv");
+      all = reinterpret_cast<char*>(recv.data());
+    } else {
+      all = reinterpret_cast<char*>(m_comm.staging<T>(4, total / elem).data());
+    }
+    m_comm.allgatherv_host(send, all, counts, displs);
+    bool fits = true;
+    for (int r = 0; r < P; ++r) {
+      std::memcpy(&actual[r], all + displs[r], sizeof(std::int64_t));
+      fits = fits && actual[r] >= 0 && round8(actual[r]) <= m_naive_sizes[r];
+    }
+    return fits;
+  };
+  bool done = static_cast<int>(m_naive_sizes.size()) == P && exchange();
+  if (!done) {
+    m_naive_sizes = m_comm.allgather(round8(mine));
+    done = exchange();
+    if (!done) throw CommError("naive gather: a block does not fit the slot its rank asked for");
+  }
+  // Slots follow this call's sizes (rounded), so that shrinking blocks shrink their slots.
+  for (int r = 0; r < P; ++r) m_naive_sizes[r] = round8(actual[r]);
 
   // 3. Every rank decodes and checks every block the same way, so all throw the same error.
   std::vector<records::Block> blocks(static_cast<std::size_t>(P));
   for (int r = 0; r < P; ++r) {
     try {
-      blocks[r] = records::decode(all.data() + offsets[r],
-                                  static_cast<std::size_t>(offsets[r + 1] - offsets[r]),
+      blocks[r] = records::decode(all + displs[r] + prefix, static_cast<std::size_t>(actual[r]),
                                   records::scalar_of<T>());
     } catch (const Error& e) {
       throw ValueError("naive gather: the block from rank " + std::to_string(r) +
@@ -322,7 +410,6 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
     throw ValueError("naive gather: this rank expects " + std::to_string(owner.size()) +
                      " operators, the ranks sent " + std::to_string(N));
   std::vector<const records::Record*> by_index(N, nullptr);
-  std::int64_t total = 0;
   for (int r = 0; r < P; ++r)
     for (const auto& rec : blocks[r].records) {
       const auto i = static_cast<std::size_t>(rec.index);
@@ -332,25 +419,26 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
         throw ValueError("naive gather: operator " + std::to_string(i) + " came from rank " +
                          std::to_string(r) + ", but its owner is rank " + std::to_string(owner[i]));
       by_index[i] = &rec;
-      total += rec.shape.size();
     }
   for (std::size_t i = 0; i < N; ++i)
     if (by_index[i] == nullptr)
       throw ValueError("naive gather: no rank sent operator " + std::to_string(i));
 
-  // 4. Unpack into one device buffer; the results are views of it.
-  Buffer<T> recv = pick(m_recv, total, "kinv::gather::recv");
-  auto stage = m_comm.staging<T>(4, total);
+  // 4. The results are views of the received blocks' values (copied to the device first when
+  // they came through the host).
+  const std::int64_t total = displs[P - 1] + counts[P - 1];
+  if (!in_place) {
+    recv = pick(m_recv, total / elem, "kinv::gather::recv");
+    Kokkos::deep_copy(recv, m_comm.staging<T>(4, total / elem));
+  }
   TensorList<T> out;
   out.reserve(N);
-  std::int64_t cursor = 0;
   for (std::size_t i = 0; i < N; ++i) {
     const auto* rec = by_index[i];
-    std::memcpy(stage.data() + cursor, rec->data, static_cast<std::size_t>(rec->bytes));
-    out.emplace_back(range(recv, cursor, rec->shape.size()), rec->shape);
-    cursor += rec->shape.size();
+    const std::ptrdiff_t at = static_cast<const char*>(rec->data) - all;  // a multiple of 8
+    out.emplace_back(range(recv, static_cast<std::int64_t>(at) / elem, rec->shape.size()),
+                     rec->shape);
   }
-  Kokkos::deep_copy(recv, Kokkos::subview(stage, std::make_pair(std::int64_t(0), total)));
   return out;
 }
 

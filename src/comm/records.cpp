@@ -10,22 +10,72 @@ namespace records {
 
 namespace {
 
-template <class V>
-void put(std::vector<char>& out, V v) {
-  const std::size_t at = out.size();
-  out.resize(at + sizeof(V));
-  std::memcpy(out.data() + at, &v, sizeof(V));
-}
+// Writes fields at increasing positions of a block; with out == nullptr it only measures.
+class Writer {
+ public:
+  explicit Writer(char* out) : m_out(out) {}
+  template <class V>
+  void put(V v) {
+    if (m_out) std::memcpy(m_out + m_at, &v, sizeof(V));
+    m_at += sizeof(V);
+  }
+  void put_bytes(const void* p, std::size_t n) {
+    if (m_out && n) std::memcpy(m_out + m_at, p, n);
+    m_at += n;
+  }
+  void put_shape(const Shape& s) {
+    put<std::int32_t>(s.rank());
+    for (int i = 0; i < s.rank(); ++i) put<std::int64_t>(s[i]);
+  }
+  // Zero bytes up to the next multiple of value_alignment.
+  void pad() {
+    const std::size_t n = padding(m_at);
+    if (m_out && n) std::memset(m_out + m_at, 0, n);
+    m_at += n;
+  }
+  void skip(std::size_t n) { m_at += n; }
+  std::size_t at() const { return m_at; }
+  static std::size_t padding(std::size_t at) {
+    return (value_alignment - at % value_alignment) % value_alignment;
+  }
 
-void put_bytes(std::vector<char>& out, const void* p, std::size_t n) {
-  const std::size_t at = out.size();
-  out.resize(at + n);
-  if (n) std::memcpy(out.data() + at, p, n);
-}
+ private:
+  char* m_out;
+  std::size_t m_at = 0;
+};
 
-void put_shape(std::vector<char>& out, const Shape& s) {
-  put<std::int32_t>(out, s.rank());
-  for (int i = 0; i < s.rank(); ++i) put<std::int64_t>(out, s[i]);
+// Writes (or, with out == nullptr, measures) a block; values_at receives each record's values
+// offset when not null.
+std::size_t write_block(char* out, const Header& h, const std::vector<Record>& records,
+                        std::vector<std::size_t>* values_at) {
+  Writer w(out);
+  w.put<std::uint32_t>(magic);
+  w.put<std::uint16_t>(version);
+  w.put<std::uint8_t>(static_cast<std::uint8_t>(h.scalar));
+  w.put<std::uint8_t>(h.ok ? 1 : 0);
+  w.put<std::int64_t>(h.num_operators);
+  w.put<std::int64_t>(h.operator_index);
+  w.put<std::int64_t>(static_cast<std::int64_t>(records.size()));
+  w.put<std::int64_t>(static_cast<std::int64_t>(h.kind.size()));
+  w.put_bytes(h.kind.data(), h.kind.size());
+  w.put<std::int64_t>(static_cast<std::int64_t>(h.what.size()));
+  w.put_bytes(h.what.data(), h.what.size());
+  w.put_shape(h.input);
+  for (const auto& r : records) {
+    if (r.bytes < 0)
+      throw ValueError("naive-gather record " + std::to_string(r.index) +
+                       " has a negative byte count " + std::to_string(r.bytes));
+    w.put<std::int64_t>(r.index);
+    w.put_shape(r.shape);
+    w.put<std::int64_t>(r.bytes);
+    w.pad();
+    if (values_at) values_at->push_back(w.at());
+    if (r.data)
+      w.put_bytes(r.data, static_cast<std::size_t>(r.bytes));
+    else
+      w.skip(static_cast<std::size_t>(r.bytes));
+  }
+  return w.at();
 }
 
 class Reader {
@@ -60,6 +110,13 @@ class Reader {
     }
     return Shape(e);
   }
+  // Skips the zero padding before a record's values.
+  void padding(const char* field) {
+    const std::size_t n = Writer::padding(m_at);
+    const char* p = take(n, field);
+    for (std::size_t i = 0; i < n; ++i)
+      if (p[i] != 0) bad(std::string(field) + " is not zero");
+  }
   std::size_t remaining() const { return m_n - m_at; }
   [[noreturn]] static void bad(const std::string& what) {
     throw ValueError("malformed naive-gather record: " + what);
@@ -88,26 +145,28 @@ std::int64_t byte_count(const Shape& s, std::size_t elem_size) {
 
 }  // namespace
 
-std::vector<char> encode(const Header& h, const std::vector<Record>& records) {
-  std::vector<char> out;
-  put<std::uint32_t>(out, magic);
-  put<std::uint16_t>(out, version);
-  put<std::uint8_t>(out, static_cast<std::uint8_t>(h.scalar));
-  put<std::uint8_t>(out, h.ok ? 1 : 0);
-  put<std::int64_t>(out, h.num_operators);
-  put<std::int64_t>(out, h.operator_index);
-  put<std::int64_t>(out, static_cast<std::int64_t>(records.size()));
-  put<std::int64_t>(out, static_cast<std::int64_t>(h.kind.size()));
-  put_bytes(out, h.kind.data(), h.kind.size());
-  put<std::int64_t>(out, static_cast<std::int64_t>(h.what.size()));
-  put_bytes(out, h.what.data(), h.what.size());
-  put_shape(out, h.input);
-  for (const auto& r : records) {
-    put<std::int64_t>(out, r.index);
-    put_shape(out, r.shape);
-    put<std::int64_t>(out, r.bytes);
-    put_bytes(out, r.data, static_cast<std::size_t>(r.bytes));
-  }
+Plan plan(const Header& header, const std::vector<Record>& records) {
+  Plan p;
+  p.values_at.reserve(records.size());
+  p.size = write_block(nullptr, header, records, &p.values_at);
+  return p;
+}
+
+void encode_into(char* out, const Header& header, const std::vector<Record>& records,
+                 const Plan& plan) {
+  if (plan.values_at.size() != records.size())
+    throw ValueError("naive-gather encode: a plan for " + std::to_string(plan.values_at.size()) +
+                     " records given with " + std::to_string(records.size()));
+  const std::size_t n = write_block(out, header, records, nullptr);
+  if (n != plan.size)
+    throw ValueError("naive-gather encode: the plan is for " + std::to_string(plan.size) +
+                     " bytes, the block has " + std::to_string(n));
+}
+
+std::vector<char> encode(const Header& header, const std::vector<Record>& records) {
+  const Plan p = plan(header, records);
+  std::vector<char> out(p.size);
+  encode_into(out.data(), header, records, p);
   return out;
 }
 
@@ -152,6 +211,7 @@ Block decode(const char* bytes, std::size_t size, Scalar expected_scalar) {
     if (expect < 0 || r.bytes != expect)
       Reader::bad("record " + std::to_string(r.index) + " has " + std::to_string(r.bytes) +
                   " bytes for shape " + r.shape.to_string());
+    in.padding("record padding");
     r.data = in.take(static_cast<std::size_t>(r.bytes), "record values");
     b.records.push_back(r);
   }

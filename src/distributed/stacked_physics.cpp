@@ -105,10 +105,10 @@ void DistributedStackedPhysics<T>::check_alive() const {
 }
 
 template <class T>
-std::vector<std::uint64_t> DistributedStackedPhysics<T>::save_draws() const {
-  std::vector<std::uint64_t> d;
-  for (const auto& op : m_ops) d.push_back(op->noise_draws());
-  return d;
+const std::vector<std::uint64_t>& DistributedStackedPhysics<T>::save_draws() const {
+  m_saved_draws.clear();  // keeps its capacity: no allocation per call
+  for (const auto& op : m_ops) m_saved_draws.push_back(op->noise_draws());
+  return m_saved_draws;
 }
 
 template <class T>
@@ -135,9 +135,11 @@ template <class T>
 TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather, Reduce reduce,
                                                 bool noisy) const {
   check_alive();
-  const comm::LocalCompute<T> compute = [&](std::size_t k, const Tensor<T>& out) {
-    m_ops[k]->A(x, out);
-    if (noisy) m_ops[k]->noise_and_sensor(out);
+  // Two captured pointers fit std::function's local storage: no allocation per call.
+  const std::pair<const Tensor<T>*, bool> args(&x, noisy);
+  const comm::LocalCompute<T> compute = [this, &args](std::size_t k, const Tensor<T>& out) {
+    m_ops[k]->A(*args.first, out);
+    if (args.second) m_ops[k]->noise_and_sensor(out);
   };
 
   if (reduce != Reduce::None) {
@@ -207,7 +209,7 @@ TensorList<T> DistributedStackedPhysics<T>::gather_with_layout(
   const int P = m_comm.size();
   comm::Status status;
   TensorList<T> out;
-  const auto draws = save_draws();
+  const auto& draws = save_draws();
 
   // Fast path: the layout agreed on earlier still fits this rank's input. Whether it fits on
   // every rank is learnt from the status words that travel with the data.
@@ -302,7 +304,7 @@ Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
     contribute(out);
     return true;
   };
-  const auto draws = save_draws();
+  const auto& draws = save_draws();
   Tensor<T> result;
   bool done = false;
   if (cache.valid) {

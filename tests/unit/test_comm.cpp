@@ -76,6 +76,41 @@ TEST(NaiveRecords, EveryTruncationAndCorruptionIsAnError) {
   EXPECT_GT(rejected, 0);
 }
 
+TEST(NaiveRecords, ValuesAreAlignedAndCanBeWrittenInPlace) {
+  // Float records whose fields end off the alignment: each record's values still start at an
+  // aligned offset, after zero padding.
+  const std::vector<float> a = {1, 2}, b = {4, 5, 6, 7, 8};
+  Header h;
+  h.num_operators = 3;
+  h.input = Shape{3};
+  std::vector<Record> recs = {{0, Shape{2}, a.data(), 8}, {2, Shape{5}, b.data(), 20}};
+  const Plan p = plan(h, recs);
+  ASSERT_EQ(p.values_at.size(), 2u);
+  for (std::size_t at : p.values_at) EXPECT_EQ(at % value_alignment, 0u) << at;
+  EXPECT_EQ(p.values_at[1], p.values_at[0] + 8 + 8 + 12 + 8 + 4)
+      << "values, then index, shape, byte count and 4 bytes of padding";
+  const auto bytes = encode(h, recs);
+  ASSERT_EQ(bytes.size(), p.size);
+  // Values computed at their places beforehand, then the rest encoded around them.
+  std::vector<char> in_place(p.size, 0x55);
+  std::memcpy(in_place.data() + p.values_at[0], a.data(), 8);
+  std::memcpy(in_place.data() + p.values_at[1], b.data(), 20);
+  std::vector<Record> no_data = recs;
+  for (auto& r : no_data) r.data = nullptr;
+  encode_into(in_place.data(), h, no_data, p);
+  EXPECT_EQ(in_place, bytes);
+  const Block blk = decode(in_place.data(), in_place.size(), Scalar::Float32);
+  ASSERT_EQ(blk.records.size(), 2u);
+  EXPECT_EQ(static_cast<const char*>(blk.records[1].data) - in_place.data(),
+            static_cast<std::ptrdiff_t>(p.values_at[1]));
+  // A plan for other records is refused; non-zero padding is a malformed block.
+  EXPECT_THROW(encode_into(in_place.data(), h, {recs[0]}, p), ValueError);
+  auto bad = bytes;
+  bad[p.values_at[1] - 1] = 1;  // the last padding byte before b's values
+  EXPECT_NO_THROW(decode(bytes.data(), bytes.size(), Scalar::Float32));
+  EXPECT_THROW(decode(bad.data(), bad.size(), Scalar::Float32), ValueError);
+}
+
 TEST(GatherLayout, ExactCountsRankBlocksAndStatusWords) {
   // 5 operators over 2 ranks, round-robin, shapes of different sizes.
   const std::vector<Shape> shapes = {{2, 3}, {4}, {1}, {5}, {2, 2}};

@@ -112,7 +112,12 @@ class Communicator {
   /// Starts a max-reduction of *value over ranks (host memory); completes in requests.wait().
   void iallreduce_max(int* value, Requests& requests) const;
 
-  // ---- host-side collectives for metadata --------------------------------------------------
+  // ---- host-side collectives -----------------------------------------------------------------
+  /// recv + displs[r] <- rank r's counts[r] bytes at send, on host memory (no fence, no
+  /// staging): for callers that lay out their own byte blocks.
+  void allgatherv_host(const void* send, void* recv, const std::vector<std::int64_t>& counts,
+                       const std::vector<std::int64_t>& displs) const;
+
   int allreduce_max(int value) const;
   int allreduce_min(int value) const;
   std::vector<std::int64_t> allgather(std::int64_t value) const;

@@ -95,16 +95,20 @@ class GatherEngine {
 
  private:
   Buffer<T> pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label);
+  /// Whether every rank's status word in `recv` (laid out by L) is 0; the same on every rank.
+  bool all_fine(const GatherLayout& L, const Buffer<T>& recv);
 
   Communicator m_comm;
   Buffer<T> m_send;
   Buffer<T> m_recv[2];                      // gathered results; one may still be held by the caller
   Buffer<T> m_reduce[2];                    // reduction results, likewise
-  Buffer<T> m_local;                        // naive: this rank's results before encoding
-  std::vector<std::int64_t> m_naive_sizes;  // naive: every rank's record block size last call
+  Buffer<T> m_local;                        // naive: this rank's block, values in place
+  std::vector<std::int64_t> m_naive_sizes;  // naive: every rank's slot (bytes, multiple of 8)
   // Positions of the ranks' status words in the receive buffer (for the current layout).
   Kokkos::View<std::int64_t*, MemorySpace> m_word_at;
   std::vector<std::int64_t> m_word_at_host;
+  Requests m_requests;               // broadcast: reused between calls
+  std::vector<std::int64_t> m_left;  // broadcast: per rank, operators not yet sent
 };
 
 extern template class GatherEngine<float>;

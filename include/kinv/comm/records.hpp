@@ -2,6 +2,11 @@
 // the input shape, the stack size) and one record (index, shape, scalar type, bytes) per local
 // result into a host buffer. Decoding validates every field, so a malformed or hostile buffer
 // gives a kinv::Error, never a crash or a wrong tensor.
+//
+// Each record's values start at a multiple of `value_alignment` bytes from the block's start
+// (zero padding before them), so that a block placed at an aligned address is read in place:
+// the values can be computed straight into their place (plan() says where) and the received
+// values used where they landed, without a copy.
 #pragma once
 
 #include <kinv/core/shape.hpp>
@@ -53,6 +58,25 @@ struct Block {
   std::vector<Record> records;
 };
 
+/// Record values start at a multiple of this many bytes from the start of their block.
+constexpr std::size_t value_alignment = 8;
+
+/// Where the parts of an encoded block go.
+struct Plan {
+  std::size_t size = 0;                ///< the block's bytes
+  std::vector<std::size_t> values_at;  ///< per record, where its values start
+};
+
+/// The layout encode_into() writes for this header and these records (their data unused).
+/// Throws ValueError when a record's byte count is negative.
+Plan plan(const Header& header, const std::vector<Record>& records);
+
+/// Writes the block of `plan` (from plan(header, records)) to out[0, plan.size): the header,
+/// every record's fields and padding, and the values of the records whose data is set; the
+/// values of a record with data == nullptr are left as they are (computed there beforehand).
+void encode_into(char* out, const Header& header, const std::vector<Record>& records,
+                 const Plan& plan);
+
 /// Serialises a header and records (record i's values are read from records[i].data).
 std::vector<char> encode(const Header& header, const std::vector<Record>& records);
 
@@ -62,7 +86,7 @@ std::vector<char> encode(const Header& header, const std::vector<Record>& record
 Block decode(const char* bytes, std::size_t size, Scalar expected_scalar);
 
 constexpr std::uint32_t magic = 0x4B494E56u;  // "KINV"
-constexpr std::uint16_t version = 1;
+constexpr std::uint16_t version = 2;          // 2: values aligned
 
 }  // namespace records
 }  // namespace comm

@@ -159,7 +159,7 @@ class DistributedStackedPhysics {
   TensorList<T> gather_with_layout(const Tensor<T>& x, const comm::LocalCompute<T>& compute) const;
   bool run_strategy(bool deviate, const comm::LocalCompute<T>& compute, comm::Status& status,
                     TensorList<T>& out) const;
-  std::vector<std::uint64_t> save_draws() const;
+  const std::vector<std::uint64_t>& save_draws() const;
   void restore_draws(const std::vector<std::uint64_t>& draws) const;
 
   struct ReduceCache {
@@ -171,6 +171,7 @@ class DistributedStackedPhysics {
   mutable comm::GatherLayout m_layout;
   mutable ReduceCache m_reduce_cache[static_cast<int>(Method::Count)];
   mutable Tensor<T> m_workspace;
+  mutable std::vector<std::uint64_t> m_saved_draws;  // save_draws(), reused
 };
 
 /// Options of DistributedStackedLinearPhysics::A_dagger (deepinv's keyword arguments).
