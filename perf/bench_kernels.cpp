@@ -145,17 +145,25 @@ void BM_BlurFFT(benchmark::State& state) {
   run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
 }
 
-// Bicubic anti-aliasing (4 f x 4 f taps) and decimation by f: only the kept outputs are
-// computed. bytes: x read (n^2 per channel), y written ((n / f)^2 per channel).
+// Anti-aliasing and decimation by f: only the kept outputs are computed. Arguments: n, adjoint,
+// f, filter (0 None: plain decimation, memory bound; 1 Bilinear, 2 f x 2 f taps; 2 Bicubic,
+// 4 f x 4 f taps). bytes: x read (n^2 per channel), y written ((n / f)^2 per channel); for None
+// A reads only the kept rows (n / f rows of n pixels: every cache line of a kept row holds a kept
+// pixel), while A^T writes all of x.
 template <class T>
 void BM_Downsampling(benchmark::State& state) {
   const std::int64_t n = state.range(0), f = state.range(2);
-  kinv::Downsampling<T> op(kinv::DownsamplingFilter::Bicubic, f, kinv::Padding::Circular,
-                           kinv::Shape{3, n, n});
+  const kinv::DownsamplingFilter filters[] = {kinv::DownsamplingFilter::None,
+                                              kinv::DownsamplingFilter::Bilinear,
+                                              kinv::DownsamplingFilter::Bicubic};
+  const kinv::DownsamplingFilter filter = filters[state.range(3)];
+  kinv::Downsampling<T> op(filter, f, kinv::Padding::Circular, kinv::Shape{3, n, n});
   state.counters["taps"] = static_cast<double>(op.filter().size());
   const double ny = static_cast<double>((n + f - 1) / f);
-  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0,
-                3.0 * (static_cast<double>(n) * n + ny * ny) * sizeof(T));
+  const bool adjoint = state.range(1) != 0;
+  const double x_bytes =
+      filter == kinv::DownsamplingFilter::None && !adjoint ? ny * n : static_cast<double>(n) * n;
+  run_linear<T>(state, op, {1, 3, n, n}, adjoint, 3.0 * (x_bytes + ny * ny) * sizeof(T));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,7 +276,7 @@ KINV_BENCH_BOTH(BM_Decolorize, ArgsProduct({kSides, {0, 1}}));
 KINV_BENCH_BOTH(BM_Blur, Apply(blur_args));
 // As Blur's FFT path, stopping at 2048^2 (4096^2 RGB is seconds per call).
 KINV_BENCH_BOTH(BM_BlurFFT, ArgsProduct({{64, 256, 512, 1024, 2048}, {0, 1}, {10, 35}}));
-KINV_BENCH_BOTH(BM_Downsampling, ArgsProduct({{256, 1024, 4096}, {0, 1}, {2, 4}}));
+KINV_BENCH_BOTH(BM_Downsampling, ArgsProduct({{256, 1024, 4096}, {0, 1}, {2, 4}, {0, 1, 2}}));
 // Tomography: O(n^2 angles); the 32-angle sizes of the original benchmark plus 512 and 1024.
 KINV_BENCH_BOTH(BM_Tomography, ArgsProduct({{64, 256, 512, 1024}, {0, 1}, {32}}));
 // MRI: FFT bound; 4096^2 is ~1 s a call on one core, so stop at 2048^2.

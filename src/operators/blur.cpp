@@ -169,11 +169,16 @@ impl::BlurInterior adjoint_interior(const impl::BlurGeometry& g, Padding padding
 }
 
 // Host backends run the row kernels (a vectorisable unit-stride loop over columns); GPUs keep
-// one thread per element, which coalesces. Strided outputs (Downsampling) use the element
-// kernels everywhere.
+// one thread per element, which coalesces. Strided outputs (Downsampling) run the strided row
+// kernels on host backends and the element kernels on GPUs.
 bool host_rows(const impl::BlurGeometry& g) {
   return std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && g.sh == 1 &&
          g.sw == 1;
+}
+
+// Strided outputs on host backends: the strided row kernels.
+bool host_strided_rows(const impl::BlurGeometry& g) {
+  return std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && !host_rows(g);
 }
 
 template <class T, Padding P>
@@ -183,6 +188,10 @@ void run_forward(const std::string& label, const ExecutionSpace& space, const Te
   if (host_rows(g)) {
     const std::int64_t rows = g.Wo > 0 ? y.size() / g.Wo : 0;
     Kokkos::parallel_for(label, impl::range(space, rows), impl::BlurForwardRows<T, P>{element});
+  } else if (host_strided_rows(g)) {
+    const std::int64_t rows = g.Ws > 0 ? y.size() / g.Ws : 0;
+    Kokkos::parallel_for(label, impl::range(space, rows),
+                         impl::BlurForwardStridedRows<T, P>{element});
   } else {
     Kokkos::parallel_for(label, impl::range(space, y.size()), element);
   }
@@ -211,6 +220,18 @@ void run_adjoint(const std::string& label, const ExecutionSpace& space, const Te
       Kokkos::parallel_for(
           label, policy,
           impl::BlurAdjointRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
+    return;
+  }
+  if (host_strided_rows(g)) {
+    const auto policy = impl::range(space, g.W > 0 ? x.size() / g.W : 0);
+    if (accumulate)
+      Kokkos::parallel_for(
+          label, policy,
+          impl::BlurAdjointStridedRows<T, P, true>{{y.view(), k.view(), x.view(), g, in}});
+    else
+      Kokkos::parallel_for(
+          label, policy,
+          impl::BlurAdjointStridedRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}});
     return;
   }
   const auto policy = impl::range(space, x.size());

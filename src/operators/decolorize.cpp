@@ -113,7 +113,7 @@ void Decolorize<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool
   const ExecutionSpace& space = this->execution_space();
   if (host_blocks && P > 0) {
     const std::int64_t blocks = blocks_of(P);
-    const auto policy = impl::range(space, (x.size() / P) * blocks);
+    const auto policy = impl::range(space, (y.size() / P) * blocks);
     if (accumulate)
       Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
                            impl::ChannelBroadcastBlocks<T, true>{y.view(), m_srf.view(), x.view(),

@@ -4,6 +4,7 @@
 #include <kinv/operators/decolorize.hpp>
 #include <kinv/operators/denoising.hpp>
 #include <kinv/operators/downsampling.hpp>
+#include <kinv/operators/impl/blur_functors.hpp>
 
 #include "reference_data.hpp"
 #include "test_helpers.hpp"
@@ -209,6 +210,72 @@ TYPED_TEST(SamplingTest, AdjointAddAccumulates) {
   op.A_adjoint_add(y, x);
   const auto a = to_vector(x), b = to_vector(x0), c = to_vector(op.A_adjoint(y));
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i] + c[i]);
+}
+
+// The per-element kernels with an empty interior (every element takes the general path, which
+// sums in the same (u, v) order): the reference for the host strided row kernels.
+template <class T, Padding P>
+void element_kernels(const Tensor<T>& x, const Tensor<T>& k, const Tensor<T>& y,
+                     const impl::BlurGeometry& g, const Tensor<T>& v, const Tensor<T>& xa,
+                     bool accumulate) {
+  Kokkos::parallel_for("test::BlurForward", impl::range(ExecutionSpace(), y.size()),
+                       impl::BlurForward<T, P>{x.view(), k.view(), y.view(), g, {}});
+  if (accumulate)
+    Kokkos::parallel_for("test::BlurAdjoint", impl::range(ExecutionSpace(), xa.size()),
+                         impl::BlurAdjoint<T, P, true>{v.view(), k.view(), xa.view(), g, {}});
+  else
+    Kokkos::parallel_for("test::BlurAdjoint", impl::range(ExecutionSpace(), xa.size()),
+                         impl::BlurAdjoint<T, P, false>{v.view(), k.view(), xa.view(), g, {}});
+  Kokkos::fence();
+}
+
+// Strided convolutions (the kernels of Downsampling, row kernels on host backends) give the
+// bits of the per-element kernels, for A and for A^T set and accumulated, on odd sizes, borders
+// in every mode, unequal strides and per-channel and per-batch filters.
+TYPED_TEST(SamplingTest, StridedKernelsMatchElementKernels) {
+  using T = TypeParam;
+  std::uint64_t seed = 500;
+  const Shape images[] = {{1, 2, 13, 17}, {2, 1, 9, 22}, {1, 1, 40, 45}};
+  const std::int64_t strides[][2] = {{2, 2}, {2, 3}, {3, 1}, {1, 4}, {4, 4}};
+  for (const Shape& xs : images)
+    for (Padding mode : all_paddings)
+      for (const auto& st : strides)
+        for (const Shape& ks :
+             {Shape{1, 1, 1, 1}, Shape{1, 1, 4, 5}, Shape{1, xs[1], 3, 6}, Shape{xs[0], 1, 8, 8}})
+          for (bool accumulate : {false, true}) {
+            SCOPED_TRACE(to_string(mode) + " strides " + std::to_string(st[0]) + "x" +
+                         std::to_string(st[1]) + " image " + xs.to_string() + " filter " +
+                         ks.to_string() + (accumulate ? " accumulate" : " set"));
+            const impl::BlurGeometry g = impl::make_blur_geometry(ks, mode, xs, st[0], st[1]);
+            const Tensor<T> k = test::random_tensor<T>(ks, ++seed);
+            const Tensor<T> x = test::random_tensor<T>(xs, ++seed);
+            const Shape ys{xs[0], xs[1], g.Hs, g.Ws};
+            const Tensor<T> v = test::random_tensor<T>(ys, ++seed);
+            const Tensor<T> x0 = test::random_tensor<T>(xs, ++seed);
+            Tensor<T> y("y", ys), y_ref("y_ref", ys);
+            Tensor<T> xa = clone(x0), xa_ref = clone(x0);
+            impl::blur_forward<T>("test::forward", ExecutionSpace(), x, k, y, g, mode);
+            impl::blur_adjoint<T>("test::adjoint", ExecutionSpace(), v, k, xa, g, mode, accumulate);
+            switch (mode) {
+              case Padding::Valid:
+                element_kernels<T, Padding::Valid>(x, k, y_ref, g, v, xa_ref, accumulate);
+                break;
+              case Padding::Circular:
+                element_kernels<T, Padding::Circular>(x, k, y_ref, g, v, xa_ref, accumulate);
+                break;
+              case Padding::Replicate:
+                element_kernels<T, Padding::Replicate>(x, k, y_ref, g, v, xa_ref, accumulate);
+                break;
+              case Padding::Reflect:
+                element_kernels<T, Padding::Reflect>(x, k, y_ref, g, v, xa_ref, accumulate);
+                break;
+              case Padding::Constant:
+                element_kernels<T, Padding::Constant>(x, k, y_ref, g, v, xa_ref, accumulate);
+                break;
+            }
+            ASSERT_TRUE(test::bitwise_equal(y, y_ref));
+            ASSERT_TRUE(test::bitwise_equal(xa, xa_ref));
+          }
 }
 
 TYPED_TEST(SamplingTest, DownsamplingBadInput) {

@@ -355,6 +355,121 @@ struct BlurAdjointRows {
   }
 };
 
+/// y = A x on host backends with strides (Downsampling): one task per stored output row (b, c,
+/// a). The stored columns whose taps all read inside the image run in blocks of
+/// blur_lanes<T>() outputs summed in registers, tap row by tap row (rows remapped once per tap
+/// row); the border columns go through the per-element kernel. Every output sums its taps in
+/// BlurForward's (u, v) order, skipping the same zero rows, so both kernels give the same bits.
+template <class T, Padding P>
+struct BlurForwardStridedRows {
+  BlurForward<T, P> e;  // the per-element kernel, for the border columns
+
+  // Stored output columns [b0, b0 + M) of convolution row i of plane bc.
+  template <int M>
+  KOKKOS_INLINE_FUNCTION void block(std::int64_t i, const T* xp, const T* kp, T* yp,
+                                    std::int64_t b0) const {
+    const BlurGeometry& g = e.g;
+    T a[M];
+    for (int l = 0; l < M; ++l) a[l] = T(0);
+    for (std::int64_t u = 0; u < g.kh; ++u) {
+      const std::int64_t r = P == Padding::Valid ? i + g.oh - u : blur_source<P>(i + g.oh - u, g.H);
+      if (r < 0) continue;
+      // x(r, (b0 + l) sw + ow - v) = src[l sw - v]
+      const T* src = xp + r * g.W + b0 * g.sw + g.ow;
+      const T* kr = kp + u * g.kw;
+      for (std::int64_t v = 0; v < g.kw; ++v) {
+        const T kv = kr[v];
+        const T* s = src - v;
+        for (int l = 0; l < M; ++l) a[l] += kv * s[l * g.sw];
+      }
+    }
+    for (int l = 0; l < M; ++l) yp[b0 + l] = a[l];
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
+    const BlurGeometry& g = e.g;
+    constexpr int L = blur_lanes<T>();
+    const std::int64_t i = (row % g.Hs) * g.sh, bc = row / g.Hs;
+    const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
+    const T* xp = e.x.data() + bc * g.H * g.W;
+    const T* kp = e.k.data() + kof;
+    T* yp = e.y.data() + row * g.Ws;
+    // Stored columns b with b sw in [col_begin, col_end).
+    const std::int64_t cb = (e.in.col_begin + g.sw - 1) / g.sw;
+    const std::int64_t ce = blur_max(cb, (e.in.col_end + g.sw - 1) / g.sw);
+    for (std::int64_t b = 0; b < cb; ++b) e(row * g.Ws + b);
+    std::int64_t b = cb;
+    for (; b + L <= ce; b += L) block<L>(i, xp, kp, yp, b);
+    for (; b < ce; ++b) block<1>(i, xp, kp, yp, b);
+    for (b = ce; b < g.Ws; ++b) e(row * g.Ws + b);
+  }
+};
+
+/// x = A^T y (or +=) on host backends with strides: one task per input row (b, c, r). In the
+/// interior rows, the interior columns are taken one residue class s = c0 + m sw at a time: in
+/// a class every column meets the same taps v (those landing on kept outputs), on consecutive
+/// stored columns, so blocks of blur_lanes<T>() columns sum in registers over unit-stride reads
+/// of y. Each pixel sums in BlurAdjoint's (u, v) order, so both kernels give the same bits;
+/// everything else goes through the per-element kernel.
+template <class T, Padding P, bool Accumulate>
+struct BlurAdjointStridedRows {
+  BlurAdjoint<T, P, Accumulate> e;  // the per-element kernel
+
+  // Columns c0 + (m0 + l) sw, l < M, of one residue class whose first tap is p and whose first
+  // stored column (for m = 0) is yc0, in input row r (first tap row u0, stored row ys0).
+  template <int M>
+  KOKKOS_INLINE_FUNCTION void block(const T* yp, const T* kp, T* xp, std::int64_t u0,
+                                    std::int64_t ys0, std::int64_t p, std::int64_t c0,
+                                    std::int64_t yc0, std::int64_t m0) const {
+    const BlurGeometry& g = e.g;
+    T a[M];
+    for (int l = 0; l < M; ++l) a[l] = T(0);
+    std::int64_t yr = ys0 * g.Ws + yc0 + m0;
+    for (std::int64_t u = u0; u < g.kh; u += g.sh, yr += g.Ws) {
+      const T* kr = kp + u * g.kw;
+      const T* src = yp + yr;
+      for (std::int64_t v = p; v < g.kw; v += g.sw, ++src) {
+        const T kv = kr[v];
+        for (int l = 0; l < M; ++l) a[l] += kv * src[l];
+      }
+    }
+    T* out = xp + c0 + m0 * g.sw;
+    for (int l = 0; l < M; ++l) {
+      if (Accumulate)
+        out[l * g.sw] += a[l];
+      else
+        out[l * g.sw] = a[l];
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
+    const BlurGeometry& g = e.g;
+    constexpr int L = blur_lanes<T>();
+    const std::int64_t r = row % g.H, bc = row / g.H;
+    const bool fast = r >= e.in.row_begin && r < e.in.row_end;
+    const std::int64_t cb = fast ? e.in.col_begin : 0,
+                       ce = fast ? blur_max(e.in.col_begin, e.in.col_end) : 0;
+    for (std::int64_t s = 0; s < cb; ++s) e(row * g.W + s);
+    if (fast) {
+      const std::int64_t kof = (bc / g.C) * g.kb + (bc % g.C) * g.kc;
+      const T* yp = e.y.data() + bc * g.Hs * g.Ws;
+      const T* kp = e.k.data() + kof;
+      T* xp = e.x.data() + row * g.W;
+      const std::int64_t u0 = blur_mod(g.oh - r, g.sh);
+      const std::int64_t ys0 = (r - g.oh + u0) / g.sh;
+      for (std::int64_t c0 = cb; c0 < ce && c0 < cb + g.sw; ++c0) {
+        const std::int64_t p = blur_mod(g.ow - c0, g.sw);
+        const std::int64_t yc0 = (c0 - g.ow + p) / g.sw;
+        const std::int64_t count = (ce - c0 + g.sw - 1) / g.sw;
+        std::int64_t m = 0;
+        for (; m + L <= count; m += L) block<L>(yp, kp, xp, u0, ys0, p, c0, yc0, m);
+        for (; m < count; ++m) block<1>(yp, kp, xp, u0, ys0, p, c0, yc0, m);
+      }
+    }
+    for (std::int64_t s = ce; s < g.W; ++s) e(row * g.W + s);
+  }
+};
+
 /// The geometry of a convolution with a filter of shape (b, c, h, w) on an input of shape
 /// (B, C, H, W) in the given mode, keeping every (sh, sw)-th output (defined in blur.cpp; the
 /// shapes must already be checked).

@@ -74,27 +74,30 @@ struct MaskMultiply {
 /// Elements of the mask's period one task of MaskMultiplyBlocks covers.
 constexpr std::int64_t mask_block = 2048;
 
-/// The periodic case of MaskMultiply without a division per element: task t covers
-/// out[r period + p] for p in one block of the period (r = t / blocks), a unit-stride loop
-/// the compiler vectorises. For host backends; GPUs keep MaskMultiply (one thread per element
-/// coalesces, the division is hidden behind memory there).
+/// The periodic case of MaskMultiply without a division per element: task t covers the
+/// pixels [p0, p0 + mask_block) of the period (p0 = t mask_block) in every one of the `rows`
+/// repetitions, unit-stride loops the compiler vectorises. The mask block is read from memory
+/// once and reused from cache for every repetition (one task per (repetition, block) would
+/// stream the whole mask once per repetition). For host backends; GPUs keep MaskMultiply (one
+/// thread per element coalesces, the division is hidden behind memory there).
 template <class T, bool Accumulate>
 struct MaskMultiplyBlocks {
   Kokkos::View<const T*, MemorySpace> in;
   Kokkos::View<const T*, MemorySpace> mask;
   Kokkos::View<T*, MemorySpace> out;
-  std::int64_t period, blocks;
+  std::int64_t period, rows;
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t t) const {
-    const std::int64_t r = t / blocks;
-    const std::int64_t p0 = (t - r * blocks) * mask_block;
+    const std::int64_t p0 = t * mask_block;
     const std::int64_t len = period - p0 < mask_block ? period - p0 : mask_block;
     const T* m = mask.data() + p0;
-    const T* a = in.data() + r * period + p0;
-    T* o = out.data() + r * period + p0;
-    if (Accumulate)
-      for (std::int64_t p = 0; p < len; ++p) o[p] += m[p] * a[p];
-    else
-      for (std::int64_t p = 0; p < len; ++p) o[p] = m[p] * a[p];
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* a = in.data() + r * period + p0;
+      T* o = out.data() + r * period + p0;
+      if (Accumulate)
+        for (std::int64_t p = 0; p < len; ++p) o[p] += m[p] * a[p];
+      else
+        for (std::int64_t p = 0; p < len; ++p) o[p] = m[p] * a[p];
+    }
   }
 };
 
@@ -107,15 +110,16 @@ void mask_multiply(const char* label, const ExecutionSpace& space, const Tensor<
   if (std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && b.periodic &&
       n > 0) {
     const std::int64_t blocks = (b.period + mask_block - 1) / mask_block;
-    const auto policy = range(space, (n / b.period) * blocks);
+    const std::int64_t rows = n / b.period;
+    const auto policy = range(space, blocks);
     if (accumulate)
       Kokkos::parallel_for(
           label, policy,
-          MaskMultiplyBlocks<T, true>{in.view(), mask.view(), out.view(), b.period, blocks});
+          MaskMultiplyBlocks<T, true>{in.view(), mask.view(), out.view(), b.period, rows});
     else
       Kokkos::parallel_for(
           label, policy,
-          MaskMultiplyBlocks<T, false>{in.view(), mask.view(), out.view(), b.period, blocks});
+          MaskMultiplyBlocks<T, false>{in.view(), mask.view(), out.view(), b.period, rows});
     return;
   }
   const auto policy = range(space, n);

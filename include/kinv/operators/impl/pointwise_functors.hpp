@@ -65,10 +65,14 @@ struct ChannelBroadcast {
 
 /// Pixels of one task of the host block kernels below.
 constexpr std::int64_t channel_block = 2048;
+/// Pixels summed at once in ChannelWeightedSumBlocks (a local accumulator kept in registers or
+/// L1, so the output is written once).
+constexpr int channel_tile = 64;
 
 /// ChannelWeightedSum for host backends without a division per element: task t covers the
-/// pixels [p0, p0 + channel_block) of batch entry b = t / blocks, channel by channel, in
-/// unit-stride loops the compiler vectorises. Same channel order, so the same bits.
+/// pixels [p0, p0 + channel_block) of batch entry b = t / blocks, in tiles of channel_tile
+/// pixels summed channel by channel in a local accumulator (unit-stride loops the compiler
+/// vectorises), then stored once. Same channel order, so the same bits.
 template <class T>
 struct ChannelWeightedSumBlocks {
   Kokkos::View<const T*, MemorySpace> x;
@@ -76,24 +80,35 @@ struct ChannelWeightedSumBlocks {
   Kokkos::View<T*, MemorySpace> y;
   std::int64_t C = 1, P = 1, blocks = 1;
 
+  template <int M>
+  KOKKOS_INLINE_FUNCTION void tile(const T* in, T* out, std::int64_t len) const {
+    T acc[M];
+    const T w0 = w(0);
+    for (int l = 0; l < M; ++l) acc[l] = T(0) + w0 * in[l];
+    for (std::int64_t c = 1; c < C; ++c) {
+      const T wc = w(c);
+      const T* xc = in + c * P;
+      for (int l = 0; l < M; ++l) acc[l] += wc * xc[l];
+    }
+    for (int l = 0; l < M; ++l)
+      if (M > 1 || l < len) out[l] = acc[l];
+  }
+
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t t) const {
     const std::int64_t b = t / blocks;
     const std::int64_t p0 = (t - b * blocks) * channel_block;
     const std::int64_t len = P - p0 < channel_block ? P - p0 : channel_block;
     T* out = y.data() + b * P + p0;
     const T* in = x.data() + b * C * P + p0;
-    const T w0 = w(0);
-    for (std::int64_t p = 0; p < len; ++p) out[p] = T(0) + w0 * in[p];
-    for (std::int64_t c = 1; c < C; ++c) {
-      const T wc = w(c);
-      const T* xc = in + c * P;
-      for (std::int64_t p = 0; p < len; ++p) out[p] += wc * xc[p];
-    }
+    std::int64_t p = 0;
+    for (; p + channel_tile <= len; p += channel_tile)
+      tile<channel_tile>(in + p, out + p, channel_tile);
+    for (; p < len; ++p) tile<1>(in + p, out + p, 1);
   }
 };
 
-/// ChannelBroadcast for host backends: task t covers pixels [p0, p0 + channel_block) of plane
-/// q = t / blocks = (b, c).
+/// ChannelBroadcast for host backends: task t covers pixels [p0, p0 + channel_block) of batch
+/// entry b = t / blocks in every channel, so the block of y is read from memory once.
 template <class T, bool Accumulate>
 struct ChannelBroadcastBlocks {
   Kokkos::View<const T*, MemorySpace> y;
@@ -102,16 +117,18 @@ struct ChannelBroadcastBlocks {
   std::int64_t C = 1, P = 1, blocks = 1;
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t t) const {
-    const std::int64_t q = t / blocks;
-    const std::int64_t p0 = (t - q * blocks) * channel_block;
+    const std::int64_t b = t / blocks;
+    const std::int64_t p0 = (t - b * blocks) * channel_block;
     const std::int64_t len = P - p0 < channel_block ? P - p0 : channel_block;
-    const T wc = w(q % C);
-    const T* in = y.data() + (q / C) * P + p0;
-    T* out = x.data() + q * P + p0;
-    if (Accumulate)
-      for (std::int64_t p = 0; p < len; ++p) out[p] += wc * in[p];
-    else
-      for (std::int64_t p = 0; p < len; ++p) out[p] = wc * in[p];
+    const T* in = y.data() + b * P + p0;
+    for (std::int64_t c = 0; c < C; ++c) {
+      const T wc = w(c);
+      T* out = x.data() + (b * C + c) * P + p0;
+      if (Accumulate)
+        for (std::int64_t p = 0; p < len; ++p) out[p] += wc * in[p];
+      else
+        for (std::int64_t p = 0; p < len; ++p) out[p] = wc * in[p];
+    }
   }
 };
 
