@@ -189,6 +189,7 @@ void run_adjoint(const ExecutionSpace& space, const impl::TomographyGeometry<T>&
 
 template <class T>
 void Tomography<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
+  const std::lock_guard<std::mutex> lock(*m_work_mutex);
   const auto g = geometry();
   if (m_circle)
     run_adjoint<T, true>(this->execution_space(), g, m_table, m_steps, y, x, accumulate, m_work);

@@ -5,6 +5,8 @@
 #include <kinv/physics/physics.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,8 +45,8 @@ struct TomographyOptions {
 /// A^T is the exact transpose of A, deterministic and without atomics: a gather over pixels on
 /// GPUs, a scatter over bands of rows on CPUs (which sums in the gather's order, bitwise the
 /// same), so the dot test <A x, y> = <x, A^T y> holds to rounding. On CPUs the operator keeps a
-/// workspace of about the image batch's size between calls, so one instance must not run A^T
-/// from two host threads at once.
+/// workspace of about the image batch's size between calls; a mutex serialises concurrent A^T
+/// calls on one instance (and its copies, which share the workspace).
 template <class T>
 class Tomography : public LinearPhysics<T> {
  public:
@@ -89,6 +91,7 @@ class Tomography : public LinearPhysics<T> {
   Kokkos::View<T*, MemorySpace> m_steps;
   // A^T's band sums on CPUs, kept from call to call (grown when a batch needs more).
   mutable Kokkos::View<T*, MemorySpace> m_work;
+  std::shared_ptr<std::mutex> m_work_mutex = std::make_shared<std::mutex>();
 };
 
 extern template class Tomography<float>;
