@@ -221,7 +221,7 @@ struct BlurVector<double> {
 /// Output columns a host row kernel sums at once, in registers: 16 floats or 8 doubles (four
 /// SSE registers, two AVX ones).
 template <class T>
-constexpr int blur_lanes() {
+KOKKOS_INLINE_FUNCTION constexpr int blur_lanes() {
   return sizeof(T) == 4 ? 16 : 8;
 }
 
