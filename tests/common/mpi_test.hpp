@@ -4,6 +4,7 @@
 #pragma once
 
 #include <kinv/distributed/context.hpp>
+#include <kinv/distributed/stacked_physics.hpp>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,17 @@ namespace test {
 
 /// The context of the running MPI test program.
 DistributedContext& context();
+
+/// The three gather strategies, for tests that run each of them.
+constexpr GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
+                                             GatherStrategy::Broadcast};
+
+/// Options that differ from the defaults in the gather strategy only.
+inline DistributedOptions with_strategy(GatherStrategy s) {
+  DistributedOptions o;
+  o.gather_strategy = s;
+  return o;
+}
 
 /// Local verdicts of one rank, combined over all ranks by `combine()`.
 class RankChecks {

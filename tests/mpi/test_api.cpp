@@ -22,10 +22,8 @@
 namespace kinv {
 namespace {
 
+using test::all_strategies;
 using test::RankChecks;
-
-const GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
-                                         GatherStrategy::Broadcast};
 
 template <class T>
 class Api : public ::testing::Test {};

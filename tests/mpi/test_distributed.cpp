@@ -12,10 +12,8 @@
 namespace kinv {
 namespace {
 
+using test::all_strategies;
 using test::RankChecks;
-
-const GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
-                                         GatherStrategy::Broadcast};
 
 template <class T>
 class Distributed : public ::testing::Test {};
@@ -24,13 +22,6 @@ TYPED_TEST_SUITE(Distributed, test::ScalarTypes);
 template <class T>
 std::string label(GatherStrategy s, std::int64_t n) {
   return to_string(s) + ", N=" + std::to_string(n) + ", " + (sizeof(T) == 4 ? "float" : "double");
-}
-
-template <class T>
-DistributedOptions with(GatherStrategy s) {
-  DistributedOptions o;
-  o.gather_strategy = s;
-  return o;
 }
 
 TYPED_TEST(Distributed, AEqualsTheStackedReferenceBitwise) {
@@ -44,7 +35,7 @@ TYPED_TEST(Distributed, AEqualsTheStackedReferenceBitwise) {
       const std::string what = label<T>(s, n);
       checks.no_throw(
           [&] {
-            DistributedStackedLinearPhysics<T> A(ctx, n, make, with<T>(s));
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, test::with_strategy(s));
             auto ref = test::stacked_reference<T>(n, make);
             // Two inputs of one shape (steady state), then another shape (new layout), then back.
             const Shape shapes[] = {{2, C, H, W}, {2, C, H, W}, {1, C, H, W}, {2, C, H, W}};
@@ -98,7 +89,7 @@ TYPED_TEST(Distributed, AdjointsMatchTheStackedReference) {
       const std::string what = label<T>(s, n);
       checks.no_throw(
           [&] {
-            DistributedStackedLinearPhysics<T> A(ctx, n, make, with<T>(s));
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, test::with_strategy(s));
             auto ref = test::stacked_reference<T>(n, make);
             const Tensor<T> x = test::random_tensor<T>({2, C, H, W}, 5);
             const TensorList<T> y = ref.A(test::random_tensor<T>({2, C, H, W}, 6));
@@ -183,7 +174,7 @@ TYPED_TEST(Distributed, ForwardNoiseIsTheSameAtAnyRankCount) {
   for (auto s : all_strategies)
     checks.no_throw(
         [&] {
-          DistributedStackedLinearPhysics<T> A(ctx, 5, make, with<T>(s));
+          DistributedStackedLinearPhysics<T> A(ctx, 5, make, test::with_strategy(s));
           auto ref = test::stacked_reference<T>(5, make);
           const Tensor<T> x = test::random_tensor<T>({2, 1, 10, 10}, 4);
           for (int draw = 0; draw < 3; ++draw) {  // fresh noise per call, same on every rank
@@ -226,7 +217,7 @@ TYPED_TEST(Distributed, EveryNoiseModelIsTheSameAtAnyRankCount) {
   for (auto s : all_strategies)
     checks.no_throw(
         [&] {
-          DistributedStackedLinearPhysics<T> A(ctx, 6, make, with<T>(s));
+          DistributedStackedLinearPhysics<T> A(ctx, 6, make, test::with_strategy(s));
           auto ref = test::stacked_reference<T>(6, make);
           const Tensor<T> x = test::random_tensor<T>({2, 1, 10, 10}, 5, T(0), T(1));
           for (int draw = 0; draw < 2; ++draw) {
@@ -249,7 +240,7 @@ TYPED_TEST(Distributed, SteadyStateReusesBuffersButNeverOverwritesHeldResults) {
   for (auto s : {GatherStrategy::Concatenated, GatherStrategy::Broadcast})
     checks.no_throw(
         [&] {
-          DistributedStackedLinearPhysics<T> A(ctx, 3, make, with<T>(s));
+          DistributedStackedLinearPhysics<T> A(ctx, 3, make, test::with_strategy(s));
           const Tensor<T> x1 = test::random_tensor<T>({1, 1, 8, 8}, 1);
           const Tensor<T> x2 = test::random_tensor<T>({1, 1, 8, 8}, 2);
           // Results dropped at once: every later call of the same shape reuses one buffer.
@@ -297,7 +288,7 @@ TEST(DistributedErrors, WrongInputShapeOnEveryRank) {
   RankChecks checks;
   auto make = [](std::int64_t i) { return test::mixed_operator<double>(i, 1, 8, 8); };
   for (auto s : all_strategies) {
-    DistributedStackedLinearPhysics<double> A(ctx, 3, make, with<double>(s));
+    DistributedStackedLinearPhysics<double> A(ctx, 3, make, test::with_strategy(s));
     const Tensor<double> good = test::random_tensor<double>({1, 1, 8, 8}, 1);
     const Tensor<double> bad = test::random_tensor<double>({1, 1, 8, 7}, 1);  // the mask is 8x8
     checks.no_throw([&] { A.A(good); }, to_string(s) + ": first call");
@@ -315,7 +306,7 @@ TEST(DistributedErrors, WrongInputOnOneRankOnlyFailsEverywhere) {
   auto make = [](std::int64_t i) { return test::mixed_operator<float>(i, 1, 8, 8); };
   auto ref = test::stacked_reference<float>(4, make);
   for (auto s : all_strategies) {
-    DistributedStackedLinearPhysics<float> A(ctx, 4, make, with<float>(s));
+    DistributedStackedLinearPhysics<float> A(ctx, 4, make, test::with_strategy(s));
     const Tensor<float> good = test::random_tensor<float>({1, 1, 8, 8}, 1);
     const Tensor<float> other = test::random_tensor<float>({1, 1, 9, 8}, 1);
     const Tensor<float>& mine = ctx.rank() == last ? other : good;
@@ -356,7 +347,7 @@ TEST(DistributedErrors, NoiseErrorOnOneOperatorFailsEveryRank) {
     return op;
   };
   for (auto s : all_strategies) {
-    DistributedStackedLinearPhysics<double> A(ctx, 4, make, with<double>(s));
+    DistributedStackedLinearPhysics<double> A(ctx, 4, make, test::with_strategy(s));
     const Tensor<double> negative = test::random_tensor<double>({1, 1, 8, 8}, 3, -1.0, -0.5);
     const Tensor<double> positive = test::random_tensor<double>({1, 1, 8, 8}, 3, 0.0, 1.0);
     try {

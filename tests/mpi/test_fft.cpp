@@ -15,10 +15,8 @@
 namespace kinv {
 namespace {
 
+using test::all_strategies;
 using test::RankChecks;
-
-const GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
-                                         GatherStrategy::Broadcast};
 
 template <class T>
 class DistributedFFT : public ::testing::Test {};
@@ -41,13 +39,6 @@ std::unique_ptr<LinearPhysics<T>> fft_operator(std::int64_t i) {
   return std::make_unique<BlurFFT<T>>(Shape{2, H, W}, gaussian_kernel<T>(0.3 + 0.1 * double(i)));
 }
 
-template <class T>
-DistributedOptions with(GatherStrategy s) {
-  DistributedOptions o;
-  o.gather_strategy = s;
-  return o;
-}
-
 TYPED_TEST(DistributedFFT, MatchesTheStackedReference) {
   using T = TypeParam;
   auto& ctx = test::context();
@@ -60,7 +51,7 @@ TYPED_TEST(DistributedFFT, MatchesTheStackedReference) {
           to_string(s) + ", N=" + std::to_string(n) + ", " + (sizeof(T) == 4 ? "float" : "double");
       checks.no_throw(
           [&] {
-            DistributedStackedLinearPhysics<T> A(ctx, n, make, with<T>(s));
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, test::with_strategy(s));
             StackedLinearPhysics<T> ref;
             for (std::int64_t i = 0; i < n; ++i) ref.push_back(make(i));
             for (std::int64_t B : {2, 1, 2}) {  // steady state, another shape, back again

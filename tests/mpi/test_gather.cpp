@@ -12,17 +12,8 @@
 namespace kinv {
 namespace {
 
+using test::all_strategies;
 using test::RankChecks;
-
-const GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
-                                         GatherStrategy::Broadcast};
-
-template <class T>
-DistributedOptions with(GatherStrategy s) {
-  DistributedOptions o;
-  o.gather_strategy = s;
-  return o;
-}
 
 template <class T>
 class Gather : public ::testing::Test {};
@@ -40,7 +31,7 @@ TYPED_TEST(Gather, EveryStrategyMatchesTheStackedReferenceWhileBlocksGrowAndShri
   const Shape inputs[] = {{1, 1, 8, 8}, {1, 1, 8, 8},   {1, 1, 12, 9}, {1, 1, 12, 9}, {1, 2, 5, 7},
                           {1, 1, 8, 8}, {2, 1, 16, 15}, {1, 1, 6, 4},  {1, 1, 6, 4}};
   for (auto s : all_strategies) {
-    DistributedStackedLinearPhysics<T> A(ctx, n, make, with<T>(s));
+    DistributedStackedLinearPhysics<T> A(ctx, n, make, test::with_strategy(s));
     std::uint64_t seed = 1;
     for (const Shape& in : inputs) {
       const Tensor<T> x = test::random_tensor<T>(in, seed++);
@@ -70,7 +61,8 @@ TYPED_TEST(Gather, NaiveSteadyStateReusesBuffersButNeverOverwritesHeldResults) {
   auto ref = test::stacked_reference<T>(3, make);
   checks.no_throw(
       [&] {
-        DistributedStackedLinearPhysics<T> A(ctx, 3, make, with<T>(GatherStrategy::Naive));
+        DistributedStackedLinearPhysics<T> A(ctx, 3, make,
+                                             test::with_strategy(GatherStrategy::Naive));
         const Tensor<T> x1 = test::random_tensor<T>({1, 1, 8, 8}, 1);
         const Tensor<T> x2 = test::random_tensor<T>({1, 1, 8, 8}, 2);
         const T* p1 = A.A(x1)[0].data();
@@ -130,7 +122,7 @@ TEST(GatherErrors, AnOperatorFailingInTheSteadyStateFailsEveryRank) {
   for (auto s : all_strategies)
     for (std::int64_t bad : {std::int64_t(0), n - 1}) {
       const std::string what = to_string(s) + ", operator " + std::to_string(bad);
-      DistributedStackedLinearPhysics<float> A(ctx, n, make, with<float>(s));
+      DistributedStackedLinearPhysics<float> A(ctx, n, make, test::with_strategy(s));
       g_refuse = -1;
       checks.no_throw(
           [&] {
@@ -175,7 +167,7 @@ TEST(GatherErrors, ARankWithoutOperatorsIsHeardInTheSteadyState) {
   const Tensor<double>& mine = ctx.rank() == P - 1 ? other : good;
   for (auto s : all_strategies) {
     const std::string what = to_string(s);
-    DistributedStackedLinearPhysics<double> A(ctx, n, make, with<double>(s));
+    DistributedStackedLinearPhysics<double> A(ctx, n, make, test::with_strategy(s));
     checks.no_throw(
         [&] {
           A.A(good);

@@ -14,10 +14,8 @@
 namespace kinv {
 namespace {
 
+using test::all_strategies;
 using test::RankChecks;
-
-const GatherStrategy all_strategies[] = {GatherStrategy::Naive, GatherStrategy::Concatenated,
-                                         GatherStrategy::Broadcast};
 
 template <class T>
 class Linalg : public ::testing::Test {};
