@@ -32,8 +32,9 @@ void BlurFFTEngine<T>::prepare_locked(const ExecutionSpace& space, const Tensor<
   m_spectra =
       fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
                           static_cast<std::size_t>(g.half_points() * g.batch));
-  fft::PlanCache<T> once;
-  once.transform_real(space, embedded.data(), m_spectra.data(), g, fft::Direction::Forward);
+  // Through the engine's own cache: when the filter has as many planes as the images (the
+  // usual case), apply() finds this plan there instead of planning it again.
+  m_plans.transform_real(space, embedded.data(), m_spectra.data(), g, fft::Direction::Forward);
   space.fence();
   m_H = H;
   m_W = W;
