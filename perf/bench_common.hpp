@@ -56,6 +56,24 @@ inline double measure_triad_gbps(int repeats = 8) {
   return best;
 }
 
+/// Best of `repeats` copies (Kokkos::deep_copy within the memory space) of 2^25 doubles, in GB/s
+/// counting bytes read and written: the device-to-device copy bandwidth on GPUs.
+inline double measure_copy_gbps(int repeats = 8) {
+  const std::int64_t n = std::int64_t(1) << 25;
+  Kokkos::View<double*, MemorySpace> a("kinv::bench::copy_dst", n), b("kinv::bench::copy_src", n);
+  Kokkos::deep_copy(b, 1.0);
+  Kokkos::deep_copy(a, b);  // first touch
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Kokkos::deep_copy(ExecutionSpace(), a, b);
+    ExecutionSpace().fence();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * static_cast<double>(n) * sizeof(double) / s * 1e-9);
+  }
+  return best;
+}
+
 /// Context keys every kinv JSON file carries (Google Benchmark adds host, date and CPUs);
 /// triad_GBps only when triad_gbps > 0.
 inline void add_context(const std::string& implementation, double triad_gbps, int ranks) {

@@ -221,6 +221,16 @@ def triad_of(records):
     return max(points) if points else None
 
 
+def copy_of(records):
+    """The device copy bandwidth in GB/s (read + write) from the context, if measured."""
+    for r in records:
+        try:
+            return float(r.context["copy_GBps"])
+        except (KeyError, ValueError):
+            pass
+    return None
+
+
 def kernels_section(records, out_dir):
     by_machine = OrderedDict()
     for r in records:
@@ -233,11 +243,13 @@ def kernels_section(records, out_dir):
     for machine, items in by_machine.items():
         triad = triad_of([r for r, _ in items])
         text += f"### {machine_label(machine)}\n\n{describe(items[0][0].context)}\n\n"
+        copy = copy_of([r for r, _ in items])
         text += f"STREAM triad: {fmt(triad)} GB/s\n\n" if triad else ""
+        text += f"Copy within the memory space: {fmt(copy)} GB/s (read + write)\n\n" if copy else ""
         has_gups = any(r.get("GUPS") is not None for r, _ in items)
         has_gflops = any(r.get("GFLOPs") is not None for r, _ in items)
         headers = ["operator", "dtype", "n", "A/A^T", "args", "time (us)", "GB/s", "% triad"]
-        headers += ["GUPS"] * has_gups + ["GFLOP/s"] * has_gflops
+        headers += ["% copy"] * bool(copy) + ["GUPS"] * has_gups + ["GFLOP/s"] * has_gflops
         rows = []
         items.sort(key=lambda rk: (rk[1]["op"] == "Triad", rk[1]["op"], rk[1]["dtype"] != "float",
                                    rk[1]["extra"], rk[1]["n"], rk[1]["adjoint"] or 0))
@@ -250,6 +262,7 @@ def kernels_section(records, out_dir):
                    {None: "-", 0: "A", 1: "A^T"}.get(k["adjoint"], str(k["adjoint"])),
                    "/".join(str(a) for a in k["extra"]) or "-",
                    fmt(r.time_ms() * 1e3), fmt(gbps), fmt(100 * frac) if frac is not None else ""]
+            row += [fmt(100 * gbps / copy) if gbps is not None else ""] * bool(copy)
             row += [fmt(r.get("GUPS"))] * has_gups + [fmt(r.get("GFLOPs"))] * has_gflops
             rows.append(row)
         text += table(headers, rows) + "\n"
