@@ -2,6 +2,7 @@
 #include <kinv/operators/impl/blur_fft_functors.hpp>
 #include <kinv/operators/impl/pointwise_functors.hpp>
 
+#include <cstdint>
 #include <string>
 #include <type_traits>
 
@@ -41,6 +42,14 @@ void BlurFFTEngine<T>::prepare_locked(const ExecutionSpace& space, const Tensor<
 }
 
 namespace {
+// cuFFT and hipFFT take real arrays only at the alignment of the complex type. A tensor that is a
+// slice of a larger buffer (a result inside a gather's receive buffer: a double at an odd
+// offset) may not have it; such tensors go through the engine's scratch buffer.
+template <class T>
+bool complex_aligned(const T* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % alignof(Kokkos::complex<T>) == 0;
+}
+
 // Spectrum entries per work item of the product: long runs on host spaces (few index
 // divisions, vectorisable loops, still enough items to share among threads), one on GPUs.
 constexpr std::int64_t kProductRun =
@@ -61,7 +70,20 @@ void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
     m_work =
         fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
                             static_cast<std::size_t>(planes * half));
-  m_plans.transform_real(space, in.data(), m_work.data(), g, fft::Direction::Forward);
+  auto scratch = [&] {
+    if (static_cast<std::int64_t>(m_sum.size()) < n)
+      m_sum = Kokkos::View<T*, MemorySpace>(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::sum"),
+          static_cast<std::size_t>(n));
+    return m_sum;
+  };
+  T* source = in.data();
+  if (!complex_aligned(source)) {
+    const auto s = scratch();
+    Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{in.view(), s});
+    source = s.data();
+  }
+  m_plans.transform_real(space, source, m_work.data(), g, fft::Direction::Forward);
 
   const std::int64_t runs = (half + kProductRun - 1) / kProductRun;
   const BlurFFTProduct<T> product{
@@ -71,16 +93,16 @@ void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
   else
     Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, false>{product});
 
-  if (!accumulate) {
+  if (!accumulate && complex_aligned(out.data())) {
     m_plans.transform_real(space, out.data(), m_work.data(), g, fft::Direction::Inverse);
     return;
   }
-  if (static_cast<std::int64_t>(m_sum.size()) < n)
-    m_sum = Kokkos::View<T*, MemorySpace>(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::sum"),
-        static_cast<std::size_t>(n));
-  m_plans.transform_real(space, m_sum.data(), m_work.data(), g, fft::Direction::Inverse);
-  Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, true>{m_sum, out.view()});
+  const auto s = scratch();
+  m_plans.transform_real(space, s.data(), m_work.data(), g, fft::Direction::Inverse);
+  if (accumulate)
+    Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, true>{s, out.view()});
+  else
+    Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{s, out.view()});
 }
 
 template class BlurFFTEngine<float>;
