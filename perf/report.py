@@ -262,7 +262,8 @@ def kernels_section(records, out_dir):
                    {None: "-", 0: "A", 1: "A^T"}.get(k["adjoint"], str(k["adjoint"])),
                    "/".join(str(a) for a in k["extra"]) or "-",
                    fmt(r.time_ms() * 1e3), fmt(gbps), fmt(100 * frac) if frac is not None else ""]
-            row += [fmt(100 * gbps / copy) if gbps is not None else ""] * bool(copy)
+            if copy:
+                row.append(fmt(100 * gbps / copy) if gbps is not None else "")
             row += [fmt(r.get("GUPS"))] * has_gups + [fmt(r.get("GFLOPs"))] * has_gflops
             rows.append(row)
         text += table(headers, rows) + "\n"

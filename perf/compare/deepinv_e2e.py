@@ -1,10 +1,12 @@
 """End-to-end timing of deepinv's distributed stacked physics, the reference side of kinv's
 end-to-end benchmark (same workloads, same JSON shape as Google Benchmark output).
 
-Run under torchrun, one process per rank, CPU only (gloo backend):
+Run under torchrun, one process per rank, on CPUs (gloo backend) or with --device cuda on GPUs
+(nccl backend, one GPU per rank):
 
     python -m torch.distributed.run --standalone --nproc_per_node=2 deepinv_e2e.py \\
         --workload blur3 --out results/deepinv_ranks2.json [--append] [--iterations 10] [--threads T]
+        [--device cpu|cuda]
 
 perf/compare/run.sh does this for every workload at 1 and 2 ranks. Workloads:
 
@@ -23,7 +25,9 @@ A call's time is the maximum over ranks; real_time is the median of those. cpu_t
 median of the process CPU time (all threads) per call, maximum over ranks. peak_rss_MiB is the
 maximum over ranks of the process high-water mark (ru_maxrss) after the workload, so run one
 workload per process (as run.sh does) to get per-workload peaks; baseline_rss_MiB is the same
-mark taken before the workload is built (Python, torch and deepinv loaded).
+mark taken before the workload is built (Python, torch and deepinv loaded). On GPUs the calls are
+bracketed by torch.cuda.synchronize() and peak_alloc_MiB is torch's device allocation high-water
+mark (torch.cuda.max_memory_allocated), the counterpart of kinv's Kokkos peak.
 """
 
 import argparse
@@ -89,16 +93,27 @@ def make_workload(name):
     raise ValueError(f"unknown workload {name!r}, expected one of {WORKLOADS}")
 
 
+# Where the workload runs, and where the small reductions of timings live (nccl reduces device
+# tensors only); set in main().
+DEVICE = torch.device("cpu")
+COMM_DEVICE = torch.device("cpu")
+
+
+def synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def max_over_ranks(values):
     """Element-wise maximum over ranks of a list of floats."""
-    t = torch.tensor(values, dtype=torch.float64)
+    t = torch.tensor(values, dtype=torch.float64, device=COMM_DEVICE)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t.tolist()
 
 
 def gather_over_ranks(value, world_size):
     """The list of one float from every rank, in rank order."""
-    t = torch.zeros(world_size, dtype=torch.float64)
+    t = torch.zeros(world_size, dtype=torch.float64, device=COMM_DEVICE)
     t[dist.get_rank()] = value
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
@@ -111,9 +126,11 @@ def peak_rss_mib():
 def timed_call(fn):
     """One call after a barrier: (wall seconds, process CPU seconds, result)."""
     dist.barrier()
+    synchronize()
     c0 = time.process_time()
     t0 = time.perf_counter()
     out = fn()
+    synchronize()
     t1 = time.perf_counter()
     c1 = time.process_time()
     return t1 - t0, c1 - c0, out
@@ -121,6 +138,8 @@ def timed_call(fn):
 
 def run_workload(name, ctx, iterations):
     x, physics_list = make_workload(name)
+    x = x.to(DEVICE)
+    physics_list = [p.to(DEVICE) for p in physics_list]
     dphys = distribute(stack(*physics_list), ctx, gather_strategy="concatenated")
     y_holder = {}
 
@@ -174,6 +193,8 @@ def main():
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per rank (default: cpu_count // ranks, at least 1)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cpu: gloo; cuda: nccl, one GPU per rank")
     parser.add_argument("--out", default=None, help="JSON file (default: stdout)")
     parser.add_argument("--append", action="store_true",
                         help="add the benchmarks to those already in --out")
@@ -182,9 +203,12 @@ def main():
         parser.error("--iterations must be at least 1")
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    with DistributedContext(device_mode="cpu") as ctx:
+    global DEVICE, COMM_DEVICE
+    with DistributedContext(device_mode="gpu" if args.device == "cuda" else "cpu") as ctx:
         if not ctx.use_dist:
             raise SystemExit("run under torch.distributed.run (torchrun), even for one rank")
+        DEVICE = ctx.device
+        COMM_DEVICE = ctx.device if dist.get_backend() == "nccl" else torch.device("cpu")
         world = ctx.world_size
         threads = args.threads or max(1, (os.cpu_count() or 1) // world)
         torch.set_num_threads(threads)
@@ -213,6 +237,9 @@ def main():
                         "operators": n_ops,
                         "threads_per_rank": threads,
                     }
+                    if DEVICE.type == "cuda":
+                        entry["peak_alloc_MiB"] = max(gather_over_ranks(
+                            torch.cuda.max_memory_allocated(DEVICE) / 2**20, world))
                     for r, v in enumerate(rss):
                         entry[f"peak_rss_MiB_rank{r}"] = v
                     benchmarks.append(entry)
@@ -225,7 +252,7 @@ def main():
                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     "num_cpus": os.cpu_count(),
                     "load_avg": list(os.getloadavg()),
-                    "backend": "torch-cpu (gloo)",
+                    "backend": "torch-cuda (nccl)" if DEVICE.type == "cuda" else "torch-cpu (gloo)",
                     "ranks": str(world),
                     "threads_per_rank": str(threads),
                     "deepinv_version": deepinv.__version__,

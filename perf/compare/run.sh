@@ -9,7 +9,9 @@
 # perf/compare/.venv); it is reused as is when deepinv and torch import from it, otherwise it is
 # created and deepinv 0.5.0 and torch are installed from PyPI (pip's own variables apply, e.g.
 # PIP_INDEX_URL=https://download.pytorch.org/whl/cpu for the smaller CPU-only torch).
+# KINV_DEEPINV_PYTHON names an interpreter that already has deepinv and torch (no venv then).
 # KINV_E2E_RANKS (default "1 2") and KINV_E2E_WORKLOADS (default "blur3 blur8 tomo") narrow the run.
+# On a GPU: KINV_E2E_RANKS=1 perf/compare/run.sh OUTDIR --device cuda (nccl, one GPU per rank).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +26,9 @@ as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
-if ! "$venv/bin/python" -c "import deepinv, torch" 2>/dev/null; then
+if [[ -n "${KINV_DEEPINV_PYTHON:-}" ]]; then
+  py="$KINV_DEEPINV_PYTHON"
+elif ! "$venv/bin/python" -c "import deepinv, torch" 2>/dev/null; then
   echo "Creating $venv with deepinv 0.5.0 and torch" >&2
   if ! python3 -m venv "$venv" 2>/dev/null; then
     # Debian and Ubuntu ship venv (ensurepip) separately.
@@ -36,7 +40,7 @@ if ! "$venv/bin/python" -c "import deepinv, torch" 2>/dev/null; then
   "$venv/bin/python" -m pip install --upgrade pip
   "$venv/bin/python" -m pip install torch "deepinv==0.5.0"
 fi
-py="$venv/bin/python"
+py="${py:-$venv/bin/python}"
 
 mkdir -p "$outdir"
 for n in $ranks_list; do
