@@ -209,26 +209,24 @@ def parse_kernel(record):
     return {"op": op, "dtype": dtype, "n": args[0], "adjoint": args[1], "extra": args[2:]}
 
 
-def triad_of(records):
-    """The machine's STREAM triad in GB/s: the context's, else the best BM_Triad point."""
+def context_value(records, key):
+    """The first record's context value `key` as a float, or None."""
     for r in records:
         try:
-            return float(r.context["triad_GBps"])
-        except (KeyError, ValueError):
-            pass
-    points = [r.get("GBps") for r in records
-              if r.bench["name"].startswith("BM_Triad") and r.get("GBps")]
-    return max(points) if points else None
-
-
-def copy_of(records):
-    """The device copy bandwidth in GB/s (read + write) from the context, if measured."""
-    for r in records:
-        try:
-            return float(r.context["copy_GBps"])
+            return float(r.context[key])
         except (KeyError, ValueError):
             pass
     return None
+
+
+def triad_of(records):
+    """The machine's STREAM triad in GB/s: the context's, else the best BM_Triad point."""
+    triad = context_value(records, "triad_GBps")
+    if triad is not None:
+        return triad
+    points = [r.get("GBps") for r in records
+              if r.bench["name"].startswith("BM_Triad") and r.get("GBps")]
+    return max(points) if points else None
 
 
 def kernels_section(records, out_dir):
@@ -243,7 +241,7 @@ def kernels_section(records, out_dir):
     for machine, items in by_machine.items():
         triad = triad_of([r for r, _ in items])
         text += f"### {machine_label(machine)}\n\n{describe(items[0][0].context)}\n\n"
-        copy = copy_of([r for r, _ in items])
+        copy = context_value([r for r, _ in items], "copy_GBps")  # read + write
         text += f"STREAM triad: {fmt(triad)} GB/s\n\n" if triad else ""
         text += f"Copy within the memory space: {fmt(copy)} GB/s (read + write)\n\n" if copy else ""
         has_gups = any(r.get("GUPS") is not None for r, _ in items)
