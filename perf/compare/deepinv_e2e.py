@@ -220,6 +220,10 @@ def main():
             for name in workloads:
                 results, n_ops = run_workload(name, ctx, args.iterations)
                 rss = gather_over_ranks(peak_rss_mib(), world)
+                gpu_peak = None
+                if DEVICE.type == "cuda":
+                    gpu_peak = max(gather_over_ranks(
+                        torch.cuda.max_memory_allocated(DEVICE) / 2**20, world))
                 for op in OPS:
                     bench_name = f"e2e/{name}/{op}/ranks:{world}"
                     entry = {
@@ -237,9 +241,8 @@ def main():
                         "operators": n_ops,
                         "threads_per_rank": threads,
                     }
-                    if DEVICE.type == "cuda":
-                        entry["peak_alloc_MiB"] = max(gather_over_ranks(
-                            torch.cuda.max_memory_allocated(DEVICE) / 2**20, world))
+                    if gpu_peak is not None:
+                        entry["peak_alloc_MiB"] = gpu_peak
                     for r, v in enumerate(rss):
                         entry[f"peak_rss_MiB_rank{r}"] = v
                     benchmarks.append(entry)
