@@ -89,6 +89,29 @@ constexpr bool host_blocks = std::is_same<ExecutionSpace, Kokkos::DefaultHostExe
 std::int64_t blocks_of(std::int64_t P) {
   return (P + impl::channel_block - 1) / impl::channel_block;
 }
+
+// Calls f(std::integral_constant<int, C>) when C is a channel count the single-pass host
+// kernels take; false otherwise.
+template <class F>
+bool with_fused_channels(std::int64_t C, F&& f) {
+  static_assert(impl::fused_channels == 4, "one case per channel count");
+  switch (C) {
+    case 1:
+      f(std::integral_constant<int, 1>{});
+      return true;
+    case 2:
+      f(std::integral_constant<int, 2>{});
+      return true;
+    case 3:
+      f(std::integral_constant<int, 3>{});
+      return true;
+    case 4:
+      f(std::integral_constant<int, 4>{});
+      return true;
+    default:
+      return false;
+  }
+}
 }  // namespace
 
 template <class T>
@@ -97,8 +120,15 @@ void Decolorize<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
   const ExecutionSpace& space = this->execution_space();
   if (host_blocks && P > 0) {
     const std::int64_t blocks = blocks_of(P);
+    const auto policy = impl::range(space, (y.size() / P) * blocks);
+    if (with_fused_channels(m_channels, [&](auto nc) {
+          Kokkos::parallel_for("kinv::Decolorize::A", policy,
+                               impl::ChannelWeightedSumFused<T, decltype(nc)::value>{
+                                   x.view(), m_srf.view(), y.view(), P, blocks});
+        }))
+      return;
     Kokkos::parallel_for(
-        "kinv::Decolorize::A", impl::range(space, (y.size() / P) * blocks),
+        "kinv::Decolorize::A", policy,
         impl::ChannelWeightedSumBlocks<T>{x.view(), m_srf.view(), y.view(), m_channels, P, blocks});
     return;
   }
@@ -114,6 +144,18 @@ void Decolorize<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool
   if (host_blocks && P > 0) {
     const std::int64_t blocks = blocks_of(P);
     const auto policy = impl::range(space, (y.size() / P) * blocks);
+    if (with_fused_channels(m_channels, [&](auto nc) {
+          constexpr int NC = decltype(nc)::value;
+          if (accumulate)
+            Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                                 impl::ChannelBroadcastFused<T, NC, true>{y.view(), m_srf.view(),
+                                                                          x.view(), P, blocks});
+          else
+            Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                                 impl::ChannelBroadcastFused<T, NC, false>{y.view(), m_srf.view(),
+                                                                           x.view(), P, blocks});
+        }))
+      return;
     if (accumulate)
       Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
                            impl::ChannelBroadcastBlocks<T, true>{y.view(), m_srf.view(), x.view(),

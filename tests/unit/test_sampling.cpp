@@ -5,6 +5,7 @@
 #include <kinv/operators/denoising.hpp>
 #include <kinv/operators/downsampling.hpp>
 #include <kinv/operators/impl/blur_functors.hpp>
+#include <kinv/operators/impl/pointwise_functors.hpp>
 
 #include "reference_data.hpp"
 #include "same_sums.hpp"
@@ -411,6 +412,42 @@ TYPED_TEST(SamplingTest, DecolorizeWeightsAndShapes) {
   for (std::size_t i = 0; i < a.size(); ++i)
     EXPECT_TRUE(test::same_sum(a[i], T(b0[i] + xv[i])))
         << i << ": " << a[i] << " " << b0[i] + xv[i];
+}
+
+// The host kernels (one pass over every channel for up to 4 channels, blocks channel by channel
+// beyond) give the bits of the per-element kernels GPUs run, for A and for A^T set and
+// accumulated, over several pixel blocks and a ragged last block.
+TYPED_TEST(SamplingTest, DecolorizeKernelsMatchElementKernels) {
+  using T = TypeParam;
+  std::uint64_t seed = 700;
+  for (std::int64_t C = 1; C <= 6; ++C)
+    for (const Shape& img : {Shape{2, 1, 3, 5}, Shape{2, 1, 50, 47}}) {
+      SCOPED_TRACE(std::to_string(C) + " channels, " + img.to_string());
+      std::vector<double> srf(static_cast<std::size_t>(C), 1.0 / static_cast<double>(C));
+      srf[0] += 0.01;
+      srf[static_cast<std::size_t>(C - 1)] -= 0.01;
+      const Decolorize<T> op(C, srf);
+      const Shape xs = img.with(1, C);
+      const std::int64_t P = img[2] * img[3];
+      const Tensor<T> x = test::random_tensor<T>(xs, ++seed);
+      const Tensor<T> y = test::random_tensor<T>(img, ++seed);
+      const Tensor<T> x0 = test::random_tensor<T>(xs, ++seed);
+      Tensor<T> y_ref("y_ref", img), xs_ref("xs_ref", xs), xa_ref = clone(x0), xa = clone(x0);
+      Kokkos::parallel_for(
+          impl::range(ExecutionSpace(), y.size()),
+          impl::ChannelWeightedSum<T>{x.view(), op.srf().view(), y_ref.view(), C, P});
+      Kokkos::parallel_for(
+          impl::range(ExecutionSpace(), x.size()),
+          impl::ChannelBroadcast<T, false>{y.view(), op.srf().view(), xs_ref.view(), C, P});
+      Kokkos::parallel_for(
+          impl::range(ExecutionSpace(), x.size()),
+          impl::ChannelBroadcast<T, true>{y.view(), op.srf().view(), xa_ref.view(), C, P});
+      Kokkos::fence();
+      op.A_adjoint_add(y, xa);
+      EXPECT_TRUE(test::same_sums(op.A(x), y_ref));
+      EXPECT_TRUE(test::same_sums(op.A_adjoint(y), xs_ref));
+      EXPECT_TRUE(test::same_sums(xa, xa_ref));
+    }
 }
 
 TYPED_TEST(SamplingTest, DecolorizeBadInput) {
