@@ -190,8 +190,12 @@ void run_forward(const std::string& label, const ExecutionSpace& space, const Te
     Kokkos::parallel_for(label, impl::range(space, rows), impl::BlurForwardRows<T, P>{element});
   } else if (host_strided_rows(g)) {
     const std::int64_t rows = g.Ws > 0 ? y.size() / g.Ws : 0;
-    Kokkos::parallel_for(label, impl::range(space, rows),
-                         impl::BlurForwardStridedRows<T, P>{element});
+    if (g.kh == 1 && g.kw == 1)
+      Kokkos::parallel_for(label, impl::range(space, rows),
+                           impl::PointForwardRows<T>{x.view(), k.view(), y.view(), g});
+    else
+      Kokkos::parallel_for(label, impl::range(space, rows),
+                           impl::BlurForwardStridedRows<T, P>{element});
   } else {
     Kokkos::parallel_for(label, impl::range(space, y.size()), element);
   }
@@ -224,6 +228,15 @@ void run_adjoint(const std::string& label, const ExecutionSpace& space, const Te
   }
   if (host_strided_rows(g)) {
     const auto policy = impl::range(space, g.W > 0 ? x.size() / g.W : 0);
+    if (g.kh == 1 && g.kw == 1) {
+      if (accumulate)
+        Kokkos::parallel_for(label, policy,
+                             impl::PointAdjointRows<T, true>{y.view(), k.view(), x.view(), g});
+      else
+        Kokkos::parallel_for(label, policy,
+                             impl::PointAdjointRows<T, false>{y.view(), k.view(), x.view(), g});
+      return;
+    }
     if (accumulate)
       Kokkos::parallel_for(
           label, policy,

@@ -242,8 +242,8 @@ TYPED_TEST(SamplingTest, StridedKernelsMatchElementKernels) {
   for (const Shape& xs : images)
     for (Padding mode : all_paddings)
       for (const auto& st : strides)
-        for (const Shape& ks :
-             {Shape{1, 1, 1, 1}, Shape{1, 1, 4, 5}, Shape{1, xs[1], 3, 6}, Shape{xs[0], 1, 8, 8}})
+        for (const Shape& ks : {Shape{1, 1, 1, 1}, Shape{xs[0], xs[1], 1, 1}, Shape{1, 1, 4, 5},
+                                Shape{1, xs[1], 3, 6}, Shape{xs[0], 1, 8, 8}})
           for (bool accumulate : {false, true}) {
             SCOPED_TRACE(to_string(mode) + " strides " + std::to_string(st[0]) + "x" +
                          std::to_string(st[1]) + " image " + xs.to_string() + " filter " +
