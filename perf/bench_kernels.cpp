@@ -12,7 +12,9 @@
 #include "bench_common.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,14 +62,64 @@ void run_linear(benchmark::State& state, const kinv::LinearPhysics<T>& op, const
 // ---------------------------------------------------------------------------------------------
 // Pointwise and masking operators (memory bound: compare GBps with triad_GBps)
 
-// (1, 3, n, n) RGB, a (1, n, n) pixelwise mask broadcast over the channels.
-// bytes: x read, mask read once, y written.
+// The memory-bound operators on (1, 3, n, n) RGB, with the bytes of one call of A and of A^T
+// (every input read once, every output written once):
+//   Inpainting: a (1, n, n) pixelwise mask broadcast over the channels: x, mask read, y written.
+//   Denoising: the identity (a copy): x read, y written.
+//   Decolorize: RGB -> gray and back: 3 n^2 + n^2 either way (A reads 3 planes, writes 1).
+//   Downsampling by 2 without a filter (plain decimation): A reads only the kept rows (n / 2
+//   rows of n pixels: every cache line of a kept row holds a kept pixel); A^T writes all of x.
+enum class MemoryBound { Inpainting, Denoising, Decolorize, Downsampling };
+
 template <class T>
-void BM_Inpainting(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  kinv::Inpainting<T> op(kinv::Shape{1, n, n}, 0.5, 1);
-  const double bytes = (2.0 * 3 * n * n + n * n) * sizeof(T);
-  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, bytes);
+struct MemoryBoundCase {
+  std::unique_ptr<kinv::LinearPhysics<T>> op;
+  kinv::Shape xs;
+  double bytes[2];  // A, A^T
+};
+
+// Bytes of one Downsampling call: x read (n^2 per channel) or, for None's A, its kept rows; y
+// ((n / f)^2 per channel) written.
+double downsampling_bytes(std::int64_t n, std::int64_t f, bool no_filter, bool adjoint,
+                          std::size_t element) {
+  const double ny = static_cast<double>((n + f - 1) / f);
+  const double x_bytes = no_filter && !adjoint ? ny * n : static_cast<double>(n) * n;
+  return 3.0 * (x_bytes + ny * ny) * static_cast<double>(element);
+}
+
+template <class T>
+MemoryBoundCase<T> memory_bound_case(MemoryBound kind, std::int64_t n) {
+  MemoryBoundCase<T> c;
+  c.xs = kinv::Shape{1, 3, n, n};
+  const double plane = static_cast<double>(n) * n * sizeof(T);
+  switch (kind) {
+    case MemoryBound::Inpainting:
+      c.op = std::make_unique<kinv::Inpainting<T>>(kinv::Shape{1, n, n}, 0.5, 1);
+      c.bytes[0] = c.bytes[1] = 7.0 * plane;
+      break;
+    case MemoryBound::Denoising:
+      c.op = std::make_unique<kinv::Denoising<T>>();
+      c.bytes[0] = c.bytes[1] = 6.0 * plane;
+      break;
+    case MemoryBound::Decolorize:
+      c.op = std::make_unique<kinv::Decolorize<T>>(3);
+      c.bytes[0] = c.bytes[1] = 4.0 * plane;
+      break;
+    case MemoryBound::Downsampling:
+      c.op = std::make_unique<kinv::Downsampling<T>>(kinv::DownsamplingFilter::None, 2,
+                                                     kinv::Padding::Circular, kinv::Shape{3, n, n});
+      c.bytes[0] = downsampling_bytes(n, 2, true, false, sizeof(T));
+      c.bytes[1] = downsampling_bytes(n, 2, true, true, sizeof(T));
+      break;
+  }
+  return c;
+}
+
+template <class T, MemoryBound kind>
+void BM_MemoryBound(benchmark::State& state) {
+  const MemoryBoundCase<T> c = memory_bound_case<T>(kind, state.range(0));
+  const bool adjoint = state.range(1) != 0;
+  run_linear<T>(state, *c.op, c.xs, adjoint, c.bytes[adjoint ? 1 : 0]);
 }
 
 // (1, 1, n, n, n) volume, a mask of the same (n, n, n) shape. bytes: x, mask read; y written.
@@ -79,20 +131,54 @@ void BM_Inpainting3D(benchmark::State& state) {
   run_linear<T>(state, op, {1, 1, n, n, n}, state.range(1) != 0, bytes);
 }
 
-// The identity (a copy). bytes: x read, y written.
+// Paired runs of the memory-bound kernels. This machine's bandwidth moves by up to 3x from one
+// minute to the next, so the fraction of a triad taken at start-up says little about a kernel
+// timed later. Each iteration here is one round: a triad over 2^24 doubles (384 MiB moved) and
+// one call of the kernel, back to back. Counters, medians over the rounds: kernel_GBps,
+// round_triad_GBps and paired_fraction (each round's kernel bandwidth over the same round's
+// triad). Arguments: kind (MemoryBound), n, adjoint.
 template <class T>
-void BM_Denoising(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  kinv::Denoising<T> op;
-  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
-}
-
-// RGB -> gray and back. bytes: 3 n^2 + n^2 either way (A reads 3 planes and writes 1).
-template <class T>
-void BM_Decolorize(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  kinv::Decolorize<T> op(3);
-  run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 4.0 * n * n * sizeof(T));
+void BM_Paired(benchmark::State& state) {
+  const MemoryBoundCase<T> c =
+      memory_bound_case<T>(static_cast<MemoryBound>(state.range(0)), state.range(1));
+  const bool adjoint = state.range(2) != 0;
+  const double bytes = c.bytes[adjoint ? 1 : 0];
+  kinv::Tensor<T> x("x", c.xs), y("y", c.op->output_shape(c.xs));
+  kinv::fill(x, T(1));
+  kinv::fill(y, T(1));
+  const std::int64_t nt = std::int64_t(1) << 24;
+  Kokkos::View<double*, kinv::MemorySpace> ta("ta", nt), tb("tb", nt), tc("tc", nt);
+  const auto seconds = [](auto&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    Kokkos::fence();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const auto call = [&] {
+    if (adjoint)
+      c.op->A_adjoint(y, x);
+    else
+      c.op->A(x, y);
+  };
+  call();
+  kinv::bench::triad_once(ta, tb, tc);
+  std::vector<double> kernel, triad, fraction;
+  for (auto _ : state) {
+    const double tt = seconds([&] { kinv::bench::triad_once(ta, tb, tc); });
+    const double tk = seconds(call);
+    kernel.push_back(bytes / tk * 1e-9);
+    triad.push_back(3.0 * nt * sizeof(double) / tt * 1e-9);
+    fraction.push_back(kernel.back() / triad.back());
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.empty() ? 0.0 : v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+  };
+  state.counters["bytes"] = bytes;
+  state.counters["kernel_GBps"] = median(kernel);
+  state.counters["round_triad_GBps"] = median(triad);
+  state.counters["paired_fraction"] = median(fraction);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,11 +245,10 @@ void BM_Downsampling(benchmark::State& state) {
   const kinv::DownsamplingFilter filter = filters[state.range(3)];
   kinv::Downsampling<T> op(filter, f, kinv::Padding::Circular, kinv::Shape{3, n, n});
   state.counters["taps"] = static_cast<double>(op.filter().size());
-  const double ny = static_cast<double>((n + f - 1) / f);
   const bool adjoint = state.range(1) != 0;
-  const double x_bytes =
-      filter == kinv::DownsamplingFilter::None && !adjoint ? ny * n : static_cast<double>(n) * n;
-  run_linear<T>(state, op, {1, 3, n, n}, adjoint, 3.0 * (x_bytes + ny * ny) * sizeof(T));
+  run_linear<T>(
+      state, op, {1, 3, n, n}, adjoint,
+      downsampling_bytes(n, f, filter == kinv::DownsamplingFilter::None, adjoint, sizeof(T)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,10 +354,22 @@ BENCHMARK(BM_Triad)->RangeMultiplier(4)->Range(1 << 16, 1 << 24)->UseRealTime();
   BENCHMARK_TEMPLATE(name, double)->__VA_ARGS__->UseRealTime()
 
 const std::vector<std::int64_t> kSides = {64, 256, 1024, 4096};
-KINV_BENCH_BOTH(BM_Inpainting, ArgsProduct({kSides, {0, 1}}));
+#define KINV_BENCH_MEMORY_BOUND(name, kind)                     \
+  BENCHMARK_TEMPLATE(BM_MemoryBound, float, MemoryBound::kind)  \
+      ->Name("BM_" #name "<float>")                             \
+      ->ArgsProduct({kSides, {0, 1}})                           \
+      ->UseRealTime();                                          \
+  BENCHMARK_TEMPLATE(BM_MemoryBound, double, MemoryBound::kind) \
+      ->Name("BM_" #name "<double>")                            \
+      ->ArgsProduct({kSides, {0, 1}})                           \
+      ->UseRealTime()
+KINV_BENCH_MEMORY_BOUND(Inpainting, Inpainting);
 KINV_BENCH_BOTH(BM_Inpainting3D, ArgsProduct({{32, 128, 256}, {0, 1}}));
-KINV_BENCH_BOTH(BM_Denoising, ArgsProduct({kSides, {0, 1}}));
-KINV_BENCH_BOTH(BM_Decolorize, ArgsProduct({kSides, {0, 1}}));
+KINV_BENCH_MEMORY_BOUND(Denoising, Denoising);
+KINV_BENCH_MEMORY_BOUND(Decolorize, Decolorize);
+// Paired with a triad, 12 rounds, where the data are past the cache (4096^2) and where they fit
+// (1024^2).
+KINV_BENCH_BOTH(BM_Paired, ArgsProduct({{0, 1, 2, 3}, {1024, 4096}, {0, 1}})->Iterations(12));
 KINV_BENCH_BOTH(BM_Blur, Apply(blur_args));
 // As Blur's FFT path, stopping at 2048^2 (4096^2 RGB is seconds per call).
 KINV_BENCH_BOTH(BM_BlurFFT, ArgsProduct({{64, 256, 512, 1024, 2048}, {0, 1}, {10, 35}}));

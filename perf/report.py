@@ -195,7 +195,7 @@ def slug(*parts):
 
 def parse_kernel(record):
     m = KERNEL_RE.match(record.bench["name"])
-    if not m:
+    if not m or m.group(1) == "Paired":
         return None
     op, dtype, rest = m.group(1), m.group(2) or "", m.group(3)
     args = [a for a in rest.split("/") if a]
@@ -267,6 +267,35 @@ def kernels_section(records, out_dir):
         text += table(headers, rows) + "\n"
         for path in plot_kernels(machine, items, triad, out_dir):
             text += link(path)
+    return text
+
+
+# BM_Paired's first argument (perf/bench_kernels.cpp, MemoryBound).
+PAIRED_KINDS = ["Inpainting", "Denoising", "Decolorize", "Downsampling f=2, no filter"]
+
+
+def paired_section(records):
+    """BM_Paired: each kernel against a triad timed in the same rounds."""
+    by_machine = OrderedDict()
+    for r in records:
+        m = KERNEL_RE.match(r.bench["name"])
+        if m and m.group(1) == "Paired":
+            args = [int(a) for a in re.findall(r"/(\d+)(?=/|$)", m.group(3))]
+            if len(args) >= 3 and r.get("paired_fraction") is not None:
+                by_machine.setdefault(r.machine(), []).append((r, m.group(2) or "", args))
+    if not by_machine:
+        return ""
+    text = "## Memory-bound kernels against a triad in the same rounds\n\n"
+    for machine, items in by_machine.items():
+        text += f"### {machine_label(machine)}\n\n{describe(items[0][0].context)}\n\n"
+        items.sort(key=lambda it: (it[2][0], it[1] != "float", it[2][1], it[2][2]))
+        rows = []
+        for r, dtype, (kind, n, adjoint) in items:
+            name = PAIRED_KINDS[kind] if kind < len(PAIRED_KINDS) else str(kind)
+            rows.append([name, dtype, n, "A^T" if adjoint else "A", fmt(r.get("kernel_GBps")),
+                         fmt(r.get("round_triad_GBps")), fmt(100 * r.get("paired_fraction"))])
+        text += table(["operator", "dtype", "n", "A/A^T", "GB/s", "triad GB/s (same rounds)",
+                       "% triad"], rows) + "\n"
     return text
 
 
@@ -498,7 +527,8 @@ def main():
     _LINK_BASE = os.path.dirname(os.path.abspath(args.markdown)) if args.markdown else "."
     records = load(args.files)
     text = "# Benchmark report\n\n"
-    sections = [kernels_section(records, args.out), comm_section(records, args.out),
+    sections = [kernels_section(records, args.out), paired_section(records),
+                comm_section(records, args.out),
                 e2e_section(records, args.out)]
     body = "".join(s for s in sections if s)
     text += body or "No kernel, communication or end-to-end benchmarks in the input.\n"
