@@ -52,32 +52,44 @@ std::ostream& operator<<(std::ostream& os, Reduce r) { return os << to_string(r)
 namespace comm {
 
 GatherLayout GatherLayout::build(const Shape& input, const std::vector<Shape>& shapes,
-                                 const std::vector<int>& owner, int num_ranks, int rank) {
+                                 const std::vector<int>& owner, int num_ranks, int rank,
+                                 std::int64_t align) {
   if (shapes.size() != owner.size())
     throw ValueError("GatherLayout: " + std::to_string(shapes.size()) + " shapes but " +
                      std::to_string(owner.size()) + " owners");
+  if (align < 1) throw ValueError("GatherLayout: alignment " + std::to_string(align) + " < 1");
   GatherLayout L;
   L.input = input;
   L.shapes = shapes;
   L.owner = owner;
   L.offset.assign(shapes.size(), 0);
-  L.counts.assign(static_cast<std::size_t>(num_ranks), 1);  // the status word
+  std::vector<std::vector<std::size_t>> owned(static_cast<std::size_t>(num_ranks));
   for (std::size_t i = 0; i < shapes.size(); ++i) {
     if (owner[i] < 0 || owner[i] >= num_ranks)
       throw ValueError("GatherLayout: operator " + std::to_string(i) + " has owner " +
                        std::to_string(owner[i]) + " outside [0, " + std::to_string(num_ranks) +
                        ")");
-    L.counts[owner[i]] += shapes[i].size();
+    owned[static_cast<std::size_t>(owner[i])].push_back(i);
     if (owner[i] == rank) L.local.push_back(static_cast<std::int64_t>(i));
   }
+  // Rank blocks and the results in them start at multiples of `align`; each block ends with
+  // its status word, right after the rank's last result.
+  const auto align_up = [align](std::int64_t n) { return (n + align - 1) / align * align; };
+  L.counts.assign(static_cast<std::size_t>(num_ranks), 0);
   L.displs.assign(static_cast<std::size_t>(num_ranks), 0);
-  for (int r = 1; r < num_ranks; ++r) L.displs[r] = L.displs[r - 1] + L.counts[r - 1];
-  L.total = L.displs.back() + L.counts.back();
-  std::vector<std::int64_t> cursor(L.displs);
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
-    L.offset[i] = cursor[owner[i]];
-    cursor[owner[i]] += shapes[i].size();
+  std::int64_t end = 0;
+  for (int r = 0; r < num_ranks; ++r) {
+    const std::int64_t begin = align_up(end);
+    std::int64_t at = begin;
+    for (std::size_t i : owned[static_cast<std::size_t>(r)]) {
+      L.offset[i] = align_up(at);
+      at = L.offset[i] + shapes[i].size();
+    }
+    L.displs[r] = begin;
+    L.counts[r] = at + 1 - begin;  // with the status word
+    end = at + 1;
   }
+  L.total = end;
   return L;
 }
 
@@ -272,12 +284,13 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   static_assert(records::value_alignment % sizeof(T) == 0, "values must be T-aligned");
   const int P = m_comm.size();
   const int me = m_comm.rank();
-  // Each rank's block travels in a slot: its true size (8 bytes), then the block, padded to a
-  // multiple of 8 bytes. Slots start at multiples of 8, so every record's values are aligned
-  // for T wherever they land.
-  constexpr std::int64_t prefix = sizeof(std::int64_t);
+  // Each rank's block travels in a slot: its true size (8 bytes, zero-padded to a cache line),
+  // then the block, padded to a whole number of cache lines. Slots start at multiples of 64
+  // bytes, so every record's values are aligned as records::value_alignment wherever they land.
+  constexpr std::int64_t prefix = slot_bytes;
+  static_assert(records::value_alignment == slot_bytes, "slots and values align alike");
   constexpr auto elem = static_cast<std::int64_t>(sizeof(T));
-  auto round8 = [](std::int64_t b) { return (b + 7) / 8 * 8; };
+  auto round_slot = [](std::int64_t b) { return (b + slot_bytes - 1) / slot_bytes * slot_bytes; };
   // With host memory and MPI taking its pointers, the blocks are built, sent and read where
   // they are; otherwise through pinned host buffers (one copy each way).
   const bool in_place = memory_is_host_accessible && m_comm.gpu_aware();
@@ -299,7 +312,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
       recs.push_back({local[k], shapes[k], nullptr, shapes[k].size() * elem});
     plan = records::plan(h, recs);
     const bool known = static_cast<int>(m_naive_sizes.size()) == P;
-    const std::int64_t need = prefix + std::max(round8(static_cast<std::int64_t>(plan.size)),
+    const std::int64_t need = prefix + std::max(round_slot(static_cast<std::int64_t>(plan.size)),
                                                 known ? m_naive_sizes[me] : 0);
     if (static_cast<std::int64_t>(m_local.extent(0)) * elem < need)
       m_local = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::naive"),
@@ -321,9 +334,9 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   }
   const auto mine = static_cast<std::int64_t>(plan.size);
   const std::int64_t send_bytes =
-      prefix + std::max(round8(mine), static_cast<int>(m_naive_sizes.size()) == P
-                                          ? m_naive_sizes[me]
-                                          : std::int64_t(0));
+      prefix + std::max(round_slot(mine), static_cast<int>(m_naive_sizes.size()) == P
+                                              ? m_naive_sizes[me]
+                                              : std::int64_t(0));
   char* send = nullptr;
   if (in_place && static_cast<std::int64_t>(m_local.extent(0)) * elem >= send_bytes) {
     ExecutionSpace().fence();
@@ -332,13 +345,14 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
     // Staged (or an error block that outgrew the buffer): the values go to the host first.
     auto host = m_comm.staging<T>(3, send_bytes / elem);
     if (status.ok && mine > 0) {
-      const std::int64_t n = round8(prefix + mine) / elem;
+      const std::int64_t n = round_slot(prefix + mine) / elem;
       Kokkos::deep_copy(Kokkos::subview(host, std::make_pair(std::int64_t(0), n)),
                         range(m_local, 0, n));
     }
     send = reinterpret_cast<char*>(host.data());
   }
   std::memcpy(send, &mine, sizeof(mine));
+  std::memset(send + sizeof(mine), 0, prefix - sizeof(mine));
   records::encode_into(send + prefix, h, recs, plan);
 
   // 2. One byte all-gather into slots of last call's sizes; a size exchange only when a block
@@ -366,18 +380,18 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
     bool fits = true;
     for (int r = 0; r < P; ++r) {
       std::memcpy(&actual[r], all + displs[r], sizeof(std::int64_t));
-      fits = fits && actual[r] >= 0 && round8(actual[r]) <= m_naive_sizes[r];
+      fits = fits && actual[r] >= 0 && round_slot(actual[r]) <= m_naive_sizes[r];
     }
     return fits;
   };
   bool done = static_cast<int>(m_naive_sizes.size()) == P && exchange();
   if (!done) {
-    m_naive_sizes = m_comm.allgather(round8(mine));
+    m_naive_sizes = m_comm.allgather(round_slot(mine));
     done = exchange();
     if (!done) throw CommError("naive gather: a block does not fit the slot its rank asked for");
   }
   // Slots follow this call's sizes (rounded), so that shrinking blocks shrink their slots.
-  for (int r = 0; r < P; ++r) m_naive_sizes[r] = round8(actual[r]);
+  for (int r = 0; r < P; ++r) m_naive_sizes[r] = round_slot(actual[r]);
 
   // 3. Every rank decodes and checks every block the same way, so all throw the same error.
   std::vector<records::Block> blocks(static_cast<std::size_t>(P));
@@ -435,7 +449,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   out.reserve(N);
   for (std::size_t i = 0; i < N; ++i) {
     const auto* rec = by_index[i];
-    const std::ptrdiff_t at = static_cast<const char*>(rec->data) - all;  // a multiple of 8
+    const std::ptrdiff_t at = static_cast<const char*>(rec->data) - all;  // a multiple of 64
     out.emplace_back(range(recv, static_cast<std::int64_t>(at) / elem, rec->shape.size()),
                      rec->shape);
   }

@@ -265,7 +265,8 @@ TensorList<T> DistributedStackedPhysics<T>::gather_with_layout(
     if (!seen[static_cast<std::size_t>(i)])
       throw ValueError("gather: no rank reported operator " + std::to_string(i));
 
-  m_layout = comm::GatherLayout::build(input0, shapes, m_owner, P, m_comm.rank());
+  m_layout = comm::GatherLayout::build(input0, shapes, m_owner, P, m_comm.rank(),
+                                       comm::slot_alignment<T>());
   comm::Status second;
   if (run_strategy(false, compute, second, out)) return out;
   m_layout = comm::GatherLayout{};  // an operator failed: agree on it, start afresh next time

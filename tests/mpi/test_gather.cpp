@@ -8,6 +8,7 @@
 #include "test_operators.hpp"
 
 #include <atomic>
+#include <cstdint>
 
 namespace kinv {
 namespace {
@@ -45,6 +46,9 @@ TYPED_TEST(Gather, EveryStrategyMatchesTheStackedReferenceWhileBlocksGrowAndShri
               checks.expect(y[i].shape() == yr[i].shape(), what + ": shape " + std::to_string(i));
               checks.expect(test::bitwise_equal(y[i], yr[i]),
                             what + ": values " + std::to_string(i));
+              // Aligned like a lone allocation, so that vendor libraries pick the same kernels.
+              checks.expect(reinterpret_cast<std::uintptr_t>(y[i].data()) % comm::slot_bytes == 0,
+                            what + ": result " + std::to_string(i) + " at a 64-byte boundary");
             }
           },
           what);

@@ -87,8 +87,9 @@ TEST(NaiveRecords, ValuesAreAlignedAndCanBeWrittenInPlace) {
   const Plan p = plan(h, recs);
   ASSERT_EQ(p.values_at.size(), 2u);
   for (std::size_t at : p.values_at) EXPECT_EQ(at % value_alignment, 0u) << at;
-  EXPECT_EQ(p.values_at[1], p.values_at[0] + 8 + 8 + 12 + 8 + 4)
-      << "values, then index, shape, byte count and 4 bytes of padding";
+  const std::size_t fields = 8 + 8 + 12 + 8;  // a's values, then b's index, shape, byte count
+  EXPECT_EQ(p.values_at[1], p.values_at[0] + 64)
+      << "the " << fields << " bytes of values and fields, zero-padded to 64";
   const auto bytes = encode(h, recs);
   ASSERT_EQ(bytes.size(), p.size);
   // Values computed at their places beforehand, then the rest encoded around them.
@@ -122,6 +123,23 @@ TEST(GatherLayout, ExactCountsRankBlocksAndStatusWords) {
   EXPECT_EQ(L.offset, (std::vector<std::int64_t>{0, 12, 6, 16, 7}));
   EXPECT_EQ(L.local, (std::vector<std::int64_t>{1, 3}));
   EXPECT_THROW(comm::GatherLayout::build(Shape{9}, shapes, {0, 1, 0, 2, 0}, 2, 0), ValueError);
+  // Aligned to 4 elements: rank blocks and results start at multiples of 4, the status word
+  // right after each rank's last result.
+  const auto A = comm::GatherLayout::build(Shape{9}, shapes, owner, 2, 0, 4);
+  EXPECT_EQ(A.offset, (std::vector<std::int64_t>{0, 20, 8, 24, 12}));
+  EXPECT_EQ(A.displs, (std::vector<std::int64_t>{0, 20}));
+  EXPECT_EQ(A.counts, (std::vector<std::int64_t>{17, 10}));
+  EXPECT_EQ(A.total, 30);
+  EXPECT_EQ(A.local, (std::vector<std::int64_t>{0, 2, 4}));
+  // A rank without operators sends its word alone, at an aligned place.
+  const auto E = comm::GatherLayout::build(Shape{9}, {{3}}, {1}, 3, 2, 4);
+  EXPECT_EQ(E.displs, (std::vector<std::int64_t>{0, 4, 8}));
+  EXPECT_EQ(E.counts, (std::vector<std::int64_t>{1, 4, 1}));
+  EXPECT_EQ(E.offset, (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(E.total, 9);
+  EXPECT_EQ(comm::slot_alignment<float>(), 16);
+  EXPECT_EQ(comm::slot_alignment<double>(), 8);
+  EXPECT_THROW(comm::GatherLayout::build(Shape{9}, shapes, owner, 2, 0, 0), ValueError);
 }
 
 TEST(GatherStrategy, ParsesAndPrints) {

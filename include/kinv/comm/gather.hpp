@@ -50,10 +50,24 @@ struct GatherLayout {
   std::vector<std::int64_t> local;   ///< this rank's operator indices, increasing
 
   bool empty() const noexcept { return shapes.empty(); }
-  /// Lays out operators with these output shapes and owners for `rank` of `num_ranks`.
+  /// Lays out operators with these output shapes and owners for `rank` of `num_ranks`, every
+  /// result starting at a multiple of `align` elements (slot_alignment<T>(): 64 bytes, so that
+  /// vendor libraries see results aligned as in a single-process stack, and pick the same
+  /// kernels).
   static GatherLayout build(const Shape& input, const std::vector<Shape>& shapes,
-                            const std::vector<int>& owner, int num_ranks, int rank);
+                            const std::vector<int>& owner, int num_ranks, int rank,
+                            std::int64_t align = 1);
 };
+
+/// Results in gather buffers start at multiples of 64 bytes: the alignment of a result
+/// allocated on its own (a cache line; more than cuBLAS and cuFFT look at).
+constexpr std::int64_t slot_bytes = 64;
+template <class T>
+constexpr std::int64_t slot_alignment() {
+  return slot_bytes % static_cast<std::int64_t>(sizeof(T)) == 0
+             ? slot_bytes / static_cast<std::int64_t>(sizeof(T))
+             : 1;
+}
 
 /// Computes this rank's k-th local result into `out` (shape from the layout); may throw.
 template <class T>

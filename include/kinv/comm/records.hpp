@@ -58,8 +58,10 @@ struct Block {
   std::vector<Record> records;
 };
 
-/// Record values start at a multiple of this many bytes from the start of their block.
-constexpr std::size_t value_alignment = 8;
+/// Record values start at a multiple of this many bytes from the start of their block (a cache
+/// line: in a buffer aligned like a lone allocation, vendor libraries computing into the values
+/// or reading them pick the same kernels as on a lone result).
+constexpr std::size_t value_alignment = 64;
 
 /// Where the parts of an encoded block go.
 struct Plan {
@@ -86,7 +88,7 @@ std::vector<char> encode(const Header& header, const std::vector<Record>& record
 Block decode(const char* bytes, std::size_t size, Scalar expected_scalar);
 
 constexpr std::uint32_t magic = 0x4B494E56u;  // "KINV"
-constexpr std::uint16_t version = 2;          // 2: values aligned
+constexpr std::uint16_t version = 3;          // 2: values aligned to 8 bytes; 3: to 64
 
 }  // namespace records
 }  // namespace comm
