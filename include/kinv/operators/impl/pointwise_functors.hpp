@@ -76,7 +76,7 @@ constexpr int fused_channels = 4;
 /// ChannelWeightedSum for host backends and NC <= fused_channels channels: task t covers the
 /// pixels [p0, p0 + channel_block) of batch entry b = t / blocks in one unit-stride loop that
 /// reads every channel plane at once (NC + 1 memory streams, one pass). Channel by channel within
-/// a block (the block kernels) ran at 0.42-0.68 of a triad; one pass at about 1.0. Same channel
+/// a block (the block kernels) ran at 0.42-0.66 of a triad; one pass at 0.94-0.96. Same channel
 /// order, so the same bits.
 template <class T, int NC>
 struct ChannelWeightedSumFused {
@@ -106,7 +106,7 @@ struct ChannelWeightedSumFused {
 
 /// ChannelBroadcast for host backends and NC <= fused_channels channels: one unit-stride loop
 /// over a block of y writes every channel plane at once (one pass; channel by channel ran at
-/// 0.68-0.73 of a triad, one pass at about 1.0).
+/// 0.68-0.77 of a triad, one pass at 0.94-0.99).
 template <class T, int NC, bool Accumulate>
 struct ChannelBroadcastFused {
   Kokkos::View<const T*, MemorySpace> y;
