@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <string>
-#include <type_traits>
 
 namespace kinv {
 namespace impl {
@@ -471,6 +470,13 @@ struct BlurAdjointStridedRows {
   }
 };
 
+/// A stride fixed at compile time, for loops the compiler should vectorise (usable in device
+/// code, where std::integral_constant's conversion is a host function).
+template <std::int64_t S>
+struct FixedStride {
+  KOKKOS_INLINE_FUNCTION constexpr operator std::int64_t() const { return S; }
+};
+
 /// Strided 1x1 filters (Downsampling without a filter) on host backends: y(a, m) = k x(a sh,
 /// m sw), one task per stored output row. The general strided row kernel walks its tap loops per
 /// block of outputs; here one strided loop reads the row. The values are T(0) + k x, as the
@@ -488,7 +494,7 @@ struct PointForwardRows {
     const T* xp = x.data() + (bc * g.H + a * g.sh) * g.W;
     T* yp = y.data() + row * g.Ws;
     if (g.sw == 2)
-      run(xp, yp, kv, std::integral_constant<std::int64_t, 2>{});
+      run(xp, yp, kv, FixedStride<2>{});
     else
       run(xp, yp, kv, g.sw);
   }
@@ -520,7 +526,7 @@ struct PointAdjointRows {
     const T kv = k((bc / g.C) * g.kb + (bc % g.C) * g.kc);
     const T* yp = y.data() + (bc * g.Hs + r / g.sh) * g.Ws;
     if (g.sw == 2)
-      run(xp, yp, kv, std::integral_constant<std::int64_t, 2>{});
+      run(xp, yp, kv, FixedStride<2>{});
     else
       run(xp, yp, kv, g.sw);
   }
