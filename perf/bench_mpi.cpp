@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace kinv {
@@ -60,6 +62,19 @@ int initialize(int& argc, char**& argv) {
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  // Every rank must run the same benchmarks in the same order: a shuffle (seeded per process)
+  // would pair different collectives across ranks and hang.
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--benchmark_enable_random_interleaving", 38) == 0 &&
+        std::strstr(argv[i], "=false") == nullptr) {
+      if (rank == 0)
+        std::fprintf(stderr,
+                     "%s: --benchmark_enable_random_interleaving is not supported: every rank "
+                     "must run the benchmarks in the same order\n",
+                     argv[0]);
+      MPI_Finalize();
+      std::exit(2);
+    }
   if (rank != 0) {
     int kept = 0;
     for (int i = 0; i < argc; ++i)
@@ -129,7 +144,10 @@ int MPI_Ibcast(void* buffer, int count, MPI_Datatype datatype, int root, MPI_Com
 }
 
 int MPI_Bcast(void* buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm) {
-  ++mpi_counts().metadata;
+  // Results (the broadcast strategy's small gathers) travel as floats or doubles; sizes and
+  // byte blocks are metadata.
+  const bool data = datatype == MPI_FLOAT || datatype == MPI_DOUBLE;
+  ++(data ? mpi_counts().data : mpi_counts().metadata);
   return PMPI_Bcast(buffer, count, datatype, root, comm);
 }
 

@@ -18,10 +18,10 @@ namespace bench {
 
 /// Calls made through the interposed MPI functions since the last reset.
 struct MpiCounts {
-  /// Collectives moving operator data: MPI_Allgatherv, MPI_Ibcast, and MPI_Allreduce of more
-  /// than one element.
+  /// Collectives moving operator data: MPI_Allgatherv, MPI_Ibcast, MPI_Bcast of floats or
+  /// doubles, and MPI_Allreduce of more than one element.
   std::int64_t data = 0;
-  /// Everything else that communicates: MPI_Allgather, MPI_Bcast, MPI_Barrier, one-element
+  /// Everything else that communicates: MPI_Allgather, other MPI_Bcast, MPI_Barrier, one-element
   /// MPI_Allreduce (sizes, flags, error agreement).
   std::int64_t metadata = 0;
   /// One-element MPI_Iallreduce: the broadcast strategy's status flag, overlapped with the data.

@@ -434,6 +434,31 @@ void Communicator::ibcast(const Buffer<T>& buf, int root, Requests& requests,
 #endif
 }
 
+template <class T>
+void Communicator::bcast(const Buffer<T>& buf, int root,
+                         const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const {
+  require_live(*m_impl);
+#if KINV_HAVE_MPI
+  const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Bcast");
+  if (direct(*m_impl)) {
+    static const std::string label = "kinv::comm::bcast";
+    if (root == rank()) compat::fence(label);
+    check_mpi(MPI_Bcast(buf.data(), n, mpi_type<T>(), root, m_impl->comm), "MPI_Bcast");
+    return;
+  }
+  if (static_cast<std::int64_t>(stage.extent(0)) < n)
+    throw CommError("bcast: staging buffer too small");
+  auto h = Kokkos::subview(stage, std::make_pair(0, n));
+  if (root == rank()) Kokkos::deep_copy(h, buf);
+  check_mpi(MPI_Bcast(h.data(), n, mpi_type<T>(), root, m_impl->comm), "MPI_Bcast");
+  if (root != rank()) Kokkos::deep_copy(buf, h);
+#else
+  (void)buf;
+  (void)root;
+  (void)stage;
+#endif
+}
+
 void Communicator::iallreduce_max(int* value, Requests& requests) const {
   require_live(*m_impl);
 #if KINV_HAVE_MPI
@@ -624,6 +649,8 @@ std::vector<std::vector<std::int64_t>> Communicator::agree(
   template void Communicator::allreduce_sum<T>(const Buffer<T>&) const;                          \
   template void Communicator::ibcast<T>(const Buffer<T>&, int, Requests&,                        \
                                         const Kokkos::View<T*, compat::HostPinnedSpace>&) const; \
+  template void Communicator::bcast<T>(const Buffer<T>&, int,                                    \
+                                       const Kokkos::View<T*, compat::HostPinnedSpace>&) const;  \
   template Kokkos::View<T*, compat::HostPinnedSpace> Communicator::staging<T>(int, std::int64_t) \
       const;
 

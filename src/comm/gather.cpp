@@ -1,6 +1,7 @@
 #include <kinv/comm/gather.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <ostream>
 
@@ -90,14 +91,24 @@ GatherLayout GatherLayout::build(const Shape& input, const std::vector<Shape>& s
     end = at + 1;
   }
   L.total = end;
+  static std::atomic<std::uint64_t> builds{0};
+  L.id = ++builds;
   return L;
 }
 
 namespace {
 
+// [begin, begin + n) of b as a View that shares b's ownership (for results handed out).
 template <class T>
 Buffer<T> range(const Buffer<T>& b, std::int64_t begin, std::int64_t n) {
-  return Kokkos::subview(b, std::make_pair(begin, begin + n));
+  return Buffer<T>(b, std::make_pair(begin, begin + n));
+}
+
+// The same range as an unmanaged View, for use within one call while b is held: no reference
+// count to update (on Kokkos 3.4 that is two atomic operations per copy, out of line).
+template <class T>
+Buffer<T> slot(const Buffer<T>& b, std::int64_t begin, std::int64_t n) {
+  return Buffer<T>(b.data() + begin, static_cast<std::size_t>(n));
 }
 
 // Largest status word of the ranks' blocks (a tiny kernel, then one scalar to the host).
@@ -134,18 +145,10 @@ T read_word(const Buffer<T>& buf, std::int64_t at) {
   }
 }
 
-template <class T>
-void build_results(const GatherLayout& L, const Buffer<T>& recv, TensorList<T>& out) {
-  out.clear();
-  out.reserve(L.shapes.size());
-  for (std::size_t i = 0; i < L.shapes.size(); ++i)
-    out.emplace_back(range(recv, L.offset[i], L.shapes[i].size()), L.shapes[i]);
-}
-
 }  // namespace
 
 template <class T>
-Buffer<T> GatherEngine<T>::pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label) {
+Buffer<T>& GatherEngine<T>::pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label) {
   // A buffer whose only owner is this engine can be reused; one still referenced by results
   // the caller holds must not be overwritten.
   for (auto& b : pair)
@@ -162,30 +165,62 @@ Buffer<T> GatherEngine<T>::pick(Buffer<T> (&pair)[2], std::int64_t n, const char
 }
 
 template <class T>
+std::size_t GatherEngine<T>::pick_recv(std::int64_t n) {
+  // The engine's own result views hold one reference each; more means the caller still holds
+  // results in that buffer, which must not be overwritten.
+  const auto free = [&](std::size_t j, bool same_size) {
+    return (!same_size || static_cast<std::int64_t>(m_recv[j].extent(0)) == n) &&
+           m_recv[j].use_count() <= 1 + static_cast<int>(m_views[j].size());
+  };
+  for (std::size_t j = 0; j < 2; ++j)
+    if (m_recv[j].data() != nullptr && free(j, true)) return j;
+  std::size_t j = 0;
+  while (j < 2 && !free(j, false)) ++j;
+  if (j == 2) j = 0;  // both held: the caller keeps its results, a new buffer replaces one
+  m_views[j].clear();
+  m_views_of[j] = 0;
+  m_recv[j] = Buffer<T>();
+  m_recv[j] = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::recv"),
+                        static_cast<std::size_t>(n));
+  return j;
+}
+
+template <class T>
+void GatherEngine<T>::results(const GatherLayout& L, std::size_t j, TensorList<T>& out) {
+  // Building a View of part of a buffer is the costly part on small gathers (on Kokkos 3.4, five
+  // reference-count updates each), so each buffer keeps its layout's views and hands out copies.
+  if (m_views_of[j] != L.id || L.id == 0) {
+    m_views[j].clear();
+    for (std::size_t i = 0; i < L.shapes.size(); ++i)
+      m_views[j].emplace_back(range(m_recv[j], L.offset[i], L.shapes[i].size()), L.shapes[i]);
+    m_views_of[j] = L.id;
+  }
+  out.assign(m_views[j].begin(), m_views[j].end());
+}
+
+template <class T>
 bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
                                    const LocalCompute<T>& compute, Status& status,
                                    TensorList<T>& out) {
   const int me = m_comm.rank();
   const int P = m_comm.size();
-  Buffer<T> recv = pick(m_recv, L.total, "kinv::gather::recv");
+  const std::size_t j = pick_recv(L.total);
+  const Buffer<T>& recv = m_recv[j];
   // With one rank the results go straight into the receive buffer.
-  Buffer<T> base;
   std::int64_t shift = 0;
-  if (P == 1) {
-    base = recv;
-  } else {
+  if (P > 1) {
     if (static_cast<std::int64_t>(m_send.extent(0)) < L.counts[me])
       m_send = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::send"),
                          static_cast<std::size_t>(L.counts[me]));
-    base = m_send;
     shift = L.displs[me];
   }
+  const Buffer<T>& base = P == 1 ? recv : m_send;
   int word = deviate ? 1 : 0;
   if (!deviate) {
     for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
       const auto i = static_cast<std::size_t>(L.local[k]);
       guarded(status, [&] {
-        compute(k, Tensor<T>(range(base, L.offset[i] - shift, L.shapes[i].size()), L.shapes[i]));
+        compute(k, Tensor<T>(slot(base, L.offset[i] - shift, L.shapes[i].size()), L.shapes[i]));
       });
     }
     if (!status.ok) word = 2;
@@ -194,7 +229,7 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
   if (P > 1) m_comm.allgatherv(base, recv, L.counts, L.displs);
 
   if (!all_fine(L, recv)) return false;
-  build_results(L, recv, out);
+  results(L, j, out);
   return true;
 }
 
@@ -228,50 +263,65 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
                                 Status& status, TensorList<T>& out) {
   const int me = m_comm.rank();
   const int P = m_comm.size();
-  Buffer<T> recv = pick(m_recv, L.total, "kinv::gather::recv");
+  const std::size_t j = pick_recv(L.total);
+  const Buffer<T>& recv = m_recv[j];
   Kokkos::View<T*, compat::HostPinnedSpace> stage;
   if (!m_comm.gpu_aware()) stage = m_comm.staging<T>(2, L.total);
+  // Small gathers are transfers too short to hide behind kernels, where starting and completing
+  // a non-blocking broadcast costs more than a blocking one: every rank computes its results
+  // first, then each result goes out in one blocking broadcast, in operator order.
+  const bool blocking = L.total * static_cast<std::int64_t>(sizeof(T)) <= broadcast_blocking_bytes;
   // Broadcasts [begin, begin + n) of the receive buffer from `root`.
   auto send = [&](std::int64_t begin, std::int64_t n, int root) {
     Kokkos::View<T*, compat::HostPinnedSpace> slot_stage;
     if (stage.data() != nullptr)
       slot_stage = Kokkos::subview(stage, std::make_pair(begin, begin + n));
-    m_comm.ibcast(range(recv, begin, n), root, m_requests, slot_stage);
+    if (blocking)
+      m_comm.bcast(slot(recv, begin, n), root, slot_stage);
+    else
+      m_comm.ibcast(slot(recv, begin, n), root, m_requests, slot_stage);
   };
+  const std::int64_t my_word = L.displs[me] + L.counts[me] - 1;
+  int word = deviate ? 1 : 0;
+  // This rank's k-th result (operator i), unless its input deviates or an earlier one failed.
+  auto compute_local = [&](std::size_t k, std::size_t i) {
+    if (deviate || !status.ok) return;
+    guarded(status, [&] {
+      compute(k, Tensor<T>(slot(recv, L.offset[i], L.shapes[i].size()), L.shapes[i]));
+    });
+    if (!status.ok) word = 2;
+  };
+  if (blocking) {
+    for (std::size_t k = 0; k < L.local.size(); ++k)
+      compute_local(k, static_cast<std::size_t>(L.local[k]));
+    write_word(recv, my_word, static_cast<T>(word));
+  }
   // Rank r's status word follows its last operator's result, so it travels in that broadcast
   // (written once all of r's operators are computed); a rank without operators broadcasts its
   // word alone, after the results. Every rank then reads every word: no extra collective.
   std::vector<std::int64_t>& left = m_left;  // per rank, operators not yet broadcast
   left.assign(static_cast<std::size_t>(P), 0);
   for (int o : L.owner) ++left[static_cast<std::size_t>(o)];
-  const std::int64_t my_word = L.displs[me] + L.counts[me] - 1;
-  int word = deviate ? 1 : 0;
   std::size_t k = 0;  // position among this rank's operators
   for (std::size_t i = 0; i < L.shapes.size(); ++i) {
     const int owner = L.owner[i];
     std::int64_t n = L.shapes[i].size();
-    if (owner == me) {
-      if (!deviate && status.ok) {
-        guarded(status, [&] { compute(k, Tensor<T>(range(recv, L.offset[i], n), L.shapes[i])); });
-        if (!status.ok) word = 2;
-      }
-      ++k;
-    }
+    if (owner == me && !blocking) compute_local(k++, i);
     if (--left[static_cast<std::size_t>(owner)] == 0) {
       ++n;  // with the owner's status word
-      if (owner == me) write_word(recv, my_word, static_cast<T>(word));
+      if (owner == me && !blocking) write_word(recv, my_word, static_cast<T>(word));
     }
     send(L.offset[i], n, owner);
-    if (i + 1 < L.shapes.size()) m_requests.test();  // progress while the next one computes
+    if (!blocking && i + 1 < L.shapes.size()) m_requests.test();  // progress meanwhile
   }
   for (int r = 0; r < P; ++r)
     if (L.counts[r] == 1) {  // no operators: the word alone
-      if (r == me) write_word(recv, my_word, static_cast<T>(word));
+      if (r == me && !blocking) write_word(recv, my_word, static_cast<T>(word));
       send(L.displs[r], 1, r);
     }
   m_requests.wait();
   if (!all_fine(L, recv)) return false;
-  build_results(L, recv, out);
+  results(L, j, out);
   return true;
 }
 
@@ -321,7 +371,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   for (std::size_t k = 0; k < local.size() && status.ok; ++k)
     guarded(status, [&] {
       const auto at = static_cast<std::int64_t>(prefix + plan.values_at[k]) / elem;
-      compute(k, Tensor<T>(range(m_local, at, shapes[k].size()), shapes[k]));
+      compute(k, Tensor<T>(slot(m_local, at, shapes[k].size()), shapes[k]));
     });
   if (!status.ok) {
     // The block becomes the error alone.
@@ -371,7 +421,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
     }
     recv = Buffer<T>();
     if (in_place) {
-      recv = pick(m_recv, total / elem, "kinv::gather::recv");
+      recv = m_recv[pick_recv(total / elem)];
       all = reinterpret_cast<char*>(recv.data());
     } else {
       all = reinterpret_cast<char*>(m_comm.staging<T>(4, total / elem).data());
@@ -442,7 +492,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   // they came through the host).
   const std::int64_t total = displs[P - 1] + counts[P - 1];
   if (!in_place) {
-    recv = pick(m_recv, total / elem, "kinv::gather::recv");
+    recv = m_recv[pick_recv(total / elem)];
     Kokkos::deep_copy(recv, m_comm.staging<T>(4, total / elem));
   }
   TensorList<T> out;
@@ -461,7 +511,7 @@ bool GatherEngine<T>::allreduce(const Shape& shape, bool deviate,
                                 const std::function<bool(const Tensor<T>& out)>& contribute,
                                 Status& status, Tensor<T>& out) {
   const std::int64_t n = shape.size();
-  Buffer<T> buf = pick(m_reduce, n + 1, "kinv::reduce");
+  const Buffer<T>& buf = pick(m_reduce, n + 1, "kinv::reduce");
   const Tensor<T> result(range(buf, 0, n), shape);
   int word = deviate ? 1 : 0;
   bool wrote = false;

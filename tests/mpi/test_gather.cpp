@@ -21,7 +21,9 @@ class Gather : public ::testing::Test {};
 TYPED_TEST_SUITE(Gather, test::ScalarTypes);
 
 // Crops of odd sizes (so float blocks need padding before the next record's values), on inputs
-// whose size changes from call to call: blocks grow (a size exchange), repeat, and shrink.
+// whose size changes from call to call: blocks grow (a size exchange), repeat, and shrink. The
+// 128 x 96 inputs take the broadcast strategy past broadcast_blocking_bytes (non-blocking,
+// overlapped broadcasts); the others stay below it (compute first, blocking broadcasts).
 TYPED_TEST(Gather, EveryStrategyMatchesTheStackedReferenceWhileBlocksGrowAndShrink) {
   using T = TypeParam;
   auto& ctx = test::context();
@@ -29,8 +31,9 @@ TYPED_TEST(Gather, EveryStrategyMatchesTheStackedReferenceWhileBlocksGrowAndShri
   const std::int64_t n = 5;
   auto make = [](std::int64_t i) { return std::make_unique<test::Crop<T>>(1 + i % 3, i % 2); };
   auto ref = test::stacked_reference<T>(n, make);
-  const Shape inputs[] = {{1, 1, 8, 8}, {1, 1, 8, 8},   {1, 1, 12, 9}, {1, 1, 12, 9}, {1, 2, 5, 7},
-                          {1, 1, 8, 8}, {2, 1, 16, 15}, {1, 1, 6, 4},  {1, 1, 6, 4}};
+  const Shape inputs[] = {{1, 1, 8, 8},    {1, 1, 8, 8}, {1, 1, 12, 9},  {1, 1, 12, 9},
+                          {1, 2, 5, 7},    {1, 1, 8, 8}, {2, 1, 16, 15}, {1, 1, 128, 96},
+                          {1, 1, 128, 96}, {1, 1, 6, 4}, {1, 1, 6, 4}};
   for (auto s : all_strategies) {
     DistributedStackedLinearPhysics<T> A(ctx, n, make, test::with_strategy(s));
     std::uint64_t seed = 1;
@@ -113,74 +116,82 @@ class Refusing : public test::Crop<T> {
 };
 
 // After the layout (or the naive slots) is known, an operator fails on the rank that owns it:
-// every rank gets the same error naming the owner, and the next call works again.
+// every rank gets the same error naming the owner, and the next call works again. 8 x 8 inputs
+// keep the broadcast strategy's gathers below broadcast_blocking_bytes, 96 x 96 take them past.
 TEST(GatherErrors, AnOperatorFailingInTheSteadyStateFailsEveryRank) {
   auto& ctx = test::context();
   RankChecks checks;
   const std::int64_t n = 4;
   auto make = [](std::int64_t i) { return std::make_unique<Refusing<float>>(i); };
   auto ref = test::stacked_reference<float>(n, make);
-  const Tensor<float> x = test::random_tensor<float>({1, 1, 8, 8}, 5);
-  g_refuse = -1;
-  const TensorList<float> yr = ref.A(x);
-  for (auto s : all_strategies)
-    for (std::int64_t bad : {std::int64_t(0), n - 1}) {
-      const std::string what = to_string(s) + ", operator " + std::to_string(bad);
-      DistributedStackedLinearPhysics<float> A(ctx, n, make, test::with_strategy(s));
-      g_refuse = -1;
-      checks.no_throw(
-          [&] {
-            A.A(x);
-            A.A(x);
-          },
-          what + ": steady state");
-      g_refuse = bad;
-      try {
-        A.A(x);
-        checks.fail(what + ": no exception");
-      } catch (const RemoteError& e) {
-        checks.expect(std::string(e.what()).find("refuses this input") != std::string::npos,
-                      what + ": message: " + e.what());
-        checks.expect(e.rank() == static_cast<int>(bad % ctx.size()),
-                      what + ": names rank " + std::to_string(e.rank()));
-      } catch (const std::exception& e) {
-        checks.fail(what + ": wrong exception: " + e.what());
+  for (std::int64_t side : {8, 96}) {
+    const Tensor<float> x = test::random_tensor<float>({1, 1, side, side}, 5);
+    g_refuse = -1;
+    const TensorList<float> yr = ref.A(x);
+    for (auto s : all_strategies)
+      for (std::int64_t bad : {std::int64_t(0), n - 1}) {
+        const std::string what =
+            to_string(s) + ", " + std::to_string(side) + "^2, operator " + std::to_string(bad);
+        DistributedStackedLinearPhysics<float> A(ctx, n, make, test::with_strategy(s));
+        g_refuse = -1;
+        checks.no_throw(
+            [&] {
+              A.A(x);
+              A.A(x);
+            },
+            what + ": steady state");
+        g_refuse = bad;
+        try {
+          A.A(x);
+          checks.fail(what + ": no exception");
+        } catch (const RemoteError& e) {
+          checks.expect(std::string(e.what()).find("refuses this input") != std::string::npos,
+                        what + ": message: " + e.what());
+          checks.expect(e.rank() == static_cast<int>(bad % ctx.size()),
+                        what + ": names rank " + std::to_string(e.rank()));
+        } catch (const std::exception& e) {
+          checks.fail(what + ": wrong exception: " + e.what());
+        }
+        g_refuse = -1;
+        checks.no_throw(
+            [&] {
+              const TensorList<float> y = A.A(x);
+              for (std::size_t i = 0; i < yr.size(); ++i)
+                checks.expect(test::bitwise_equal(y[i], yr[i]), what + ": recovered result");
+            },
+            what + ": after the error");
       }
-      g_refuse = -1;
-      checks.no_throw(
-          [&] {
-            const TensorList<float> y = A.A(x);
-            for (std::size_t i = 0; i < yr.size(); ++i)
-              checks.expect(test::bitwise_equal(y[i], yr[i]), what + ": recovered result");
-          },
-          what + ": after the error");
-    }
+  }
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
 // A rank that owns no operator (one fewer operator than ranks) and whose input differs from the
-// agreed one must be heard in the steady state, when its status word is its only message.
+// agreed one must be heard in the steady state, when its status word is its only message; with
+// blocking broadcasts (8 x 8) and with overlapped ones (96 x 96 doubles: past
+// broadcast_blocking_bytes).
 TEST(GatherErrors, ARankWithoutOperatorsIsHeardInTheSteadyState) {
   auto& ctx = test::context();
   RankChecks checks;
   const int P = ctx.size();
   const std::int64_t n = std::max(1, P - 1);
-  auto make = [](std::int64_t i) { return test::mixed_operator<double>(i, 1, 8, 8); };
-  const Tensor<double> good = test::random_tensor<double>({1, 1, 8, 8}, 1);
-  const Tensor<double> other = test::random_tensor<double>({1, 1, 9, 8}, 1);
-  const Tensor<double>& mine = ctx.rank() == P - 1 ? other : good;
-  for (auto s : all_strategies) {
-    const std::string what = to_string(s);
-    DistributedStackedLinearPhysics<double> A(ctx, n, make, test::with_strategy(s));
-    checks.no_throw(
-        [&] {
-          A.A(good);
-          A.A(good);
-        },
-        what + ": steady state");
-    if (P > 1)
-      checks.expect_throws<Error>([&] { A.A(mine); }, what + ": odd input on the last rank");
-    checks.no_throw([&] { A.A(good); }, what + ": after the error");
+  for (std::int64_t side : {8, 96}) {
+    auto make = [side](std::int64_t i) { return test::mixed_operator<double>(i, 1, side, side); };
+    const Tensor<double> good = test::random_tensor<double>({1, 1, side, side}, 1);
+    const Tensor<double> other = test::random_tensor<double>({1, 1, side + 1, side}, 1);
+    const Tensor<double>& mine = ctx.rank() == P - 1 ? other : good;
+    for (auto s : all_strategies) {
+      const std::string what = to_string(s) + ", " + std::to_string(side) + "^2";
+      DistributedStackedLinearPhysics<double> A(ctx, n, make, test::with_strategy(s));
+      checks.no_throw(
+          [&] {
+            A.A(good);
+            A.A(good);
+          },
+          what + ": steady state");
+      if (P > 1)
+        checks.expect_throws<Error>([&] { A.A(mine); }, what + ": odd input on the last rank");
+      checks.no_throw([&] { A.A(good); }, what + ": after the error");
+    }
   }
   KINV_EXPECT_ALL_RANKS(checks);
 }

@@ -109,6 +109,11 @@ class Communicator {
   template <class T>
   void ibcast(const Buffer<T>& buf, int root, Requests& requests,
               const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const;
+  /// Broadcasts buf from `root` and returns when it has arrived (blocking). With host staging,
+  /// `stage` is a host buffer of buf's size.
+  template <class T>
+  void bcast(const Buffer<T>& buf, int root,
+             const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const;
   /// Starts a max-reduction of *value over ranks (host memory); completes in requests.wait().
   void iallreduce_max(int* value, Requests& requests) const;
 

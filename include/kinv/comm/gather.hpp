@@ -48,6 +48,7 @@ struct GatherLayout {
   std::vector<std::int64_t> displs;  ///< per rank
   std::int64_t total = 0;            ///< receive buffer elements
   std::vector<std::int64_t> local;   ///< this rank's operator indices, increasing
+  std::uint64_t id = 0;              ///< unique per build() (copies share it); 0 when empty
 
   bool empty() const noexcept { return shapes.empty(); }
   /// Lays out operators with these output shapes and owners for `rank` of `num_ranks`, every
@@ -69,6 +70,11 @@ constexpr std::int64_t slot_alignment() {
              : 1;
 }
 
+/// The broadcast strategy overlaps its transfers with kernels (non-blocking broadcasts) only
+/// when the receive buffer is larger than this; smaller gathers compute first, then broadcast
+/// with blocking calls, which cost less to start and complete.
+constexpr std::int64_t broadcast_blocking_bytes = 64 * 1024;
+
 /// Computes this rank's k-th local result into `out` (shape from the layout); may throw.
 template <class T>
 using LocalCompute = std::function<void(std::size_t k, const Tensor<T>& out)>;
@@ -87,7 +93,8 @@ class GatherEngine {
                     Status& status, TensorList<T>& out);
 
   /// Broadcast strategy: the owner of each operator computes it and starts its broadcast
-  /// before computing the next, so transfers overlap kernels. Same contract as concatenated.
+  /// before computing the next, so transfers overlap kernels (up to broadcast_blocking_bytes:
+  /// every rank computes first, then blocking broadcasts). Same contract as concatenated.
   bool broadcast(const GatherLayout& layout, bool deviate, const LocalCompute<T>& compute,
                  Status& status, TensorList<T>& out);
 
@@ -108,13 +115,20 @@ class GatherEngine {
   const Communicator& communicator() const noexcept { return m_comm; }
 
  private:
-  Buffer<T> pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label);
+  Buffer<T>& pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label);
+  /// pick() for the receive buffers: which of m_recv holds n elements and is not held by the
+  /// caller (beyond the engine's own result views).
+  std::size_t pick_recv(std::int64_t n);
+  /// `out` <- the results of layout L in m_recv[j]: copies of views built once per layout.
+  void results(const GatherLayout& L, std::size_t j, TensorList<T>& out);
   /// Whether every rank's status word in `recv` (laid out by L) is 0; the same on every rank.
   bool all_fine(const GatherLayout& L, const Buffer<T>& recv);
 
   Communicator m_comm;
   Buffer<T> m_send;
-  Buffer<T> m_recv[2];                      // gathered results; one may still be held by the caller
+  Buffer<T> m_recv[2];       // gathered results; one may still be held by the caller
+  TensorList<T> m_views[2];  // the results' views of m_recv[j] (layout m_views_of[j])
+  std::uint64_t m_views_of[2] = {0, 0};
   Buffer<T> m_reduce[2];                    // reduction results, likewise
   Buffer<T> m_local;                        // naive: this rank's block, values in place
   std::vector<std::int64_t> m_naive_sizes;  // naive: every rank's slot (bytes, multiple of 8)

@@ -43,8 +43,8 @@ class Tensor {
   }
 
   /// Gives a flat View (which may be a range of a larger buffer) the logical shape `shape`.
-  Tensor(const view_type& view, const Shape& shape) : m_view(view), m_shape(shape) {
-    check_size(static_cast<std::int64_t>(view.size()), shape);
+  Tensor(view_type view, const Shape& shape) : m_view(std::move(view)), m_shape(shape) {
+    check_size(static_cast<std::int64_t>(m_view.size()), shape);
   }
 
   /// Wraps a user's contiguous row-major View of any rank without copying.
