@@ -7,6 +7,15 @@
 //   comm/<strategy>/<bytes>/ranks:<P>   strategy in naive, concatenated, broadcast (A, every rank
 //                                       receives all P results, `bytes` in total) and reduce
 //                                       (A_adjoint: a sum of `bytes` over the ranks)
+//   comm/engine_<strategy>/<bytes>/ranks:<P>
+//                                       concatenated and broadcast through the gather engine
+//                                       alone (comm::GatherEngine, a layout of one result per
+//                                       rank, a compute step that writes nothing): the strategy's
+//                                       own cost, without the stack's operator calls
+//   comm/paired_<strategy>/<bytes>/ranks:<P>
+//                                       concatenated (against MPI_Allgatherv) and broadcast
+//                                       (against the MPI_Bcast loop) up to 1 MiB, each call of
+//                                       the stack alternating with one raw call: paired_ratio
 //   comm/raw_allgatherv|raw_bcast_loop|raw_allreduce/<bytes>/ranks:<P>
 //                                       MPI_Allgatherv, one blocking MPI_Bcast per operator from
 //                                       its owner, MPI_Allreduce, on buffers of the same sizes
@@ -18,6 +27,7 @@
 // bench_mpi.hpp for the classes).
 #include "bench_mpi.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -102,43 +112,128 @@ void BM_Strategy(benchmark::State& state, kinv::GatherStrategy strategy, bool re
   }
 }
 
+// The gather engine alone: the same results (one per rank, `bytes` in total), no operators.
+void BM_Engine(benchmark::State& state, kinv::GatherStrategy strategy, std::int64_t bytes) {
+  const int P = g_ctx->size();
+  const std::int64_t n = std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  const std::vector<kinv::Shape> shapes(static_cast<std::size_t>(P), kinv::Shape{n});
+  std::vector<int> owner(static_cast<std::size_t>(P));
+  for (int r = 0; r < P; ++r) owner[static_cast<std::size_t>(r)] = r;
+  const kinv::comm::GatherLayout layout = kinv::comm::GatherLayout::build(
+      kinv::Shape{n}, shapes, owner, P, g_ctx->rank(), kinv::comm::slot_alignment<T>());
+  for (auto _ : state) {
+    kinv::comm::GatherEngine<T> engine(g_ctx->comm());
+    const kinv::comm::LocalCompute<T> compute = [](std::size_t, const kinv::Tensor<T>&) {};
+    kinv::TensorList<T> y;
+    auto call = [&] {
+      kinv::comm::Status status;
+      const bool ok = strategy == kinv::GatherStrategy::Broadcast
+                          ? engine.broadcast(layout, false, compute, status, y)
+                          : engine.concatenated(layout, false, compute, status, y);
+      if (!ok) throw kinv::CommError("engine benchmark: a rank reported a failure");
+    };
+    const int iters = iterations_for(bytes);
+    const double first = kinv::bench::slowest_times(1, call)[0];
+    call();
+    kinv::bench::reset_mpi_counts();
+    const auto times = kinv::bench::slowest_times(iters, call);
+    record(state, bytes, first, times, &kinv::bench::mpi_counts(), iters);
+  }
+}
+
 enum class Raw { Allgatherv, BcastLoop, Allreduce };
 
 // The raw MPI collective on plain buffers of the same sizes (device buffers when MPI takes
 // device pointers, host buffers otherwise).
-void BM_Raw(benchmark::State& state, Raw kind, std::int64_t bytes) {
-  const int P = g_ctx->size();
-  const bool device = g_ctx->comm().gpu_aware();
-  const std::int64_t n = kind == Raw::Allreduce
-                             ? bytes / std::int64_t(sizeof(T))
-                             : std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
-  const std::int64_t total = kind == Raw::Allreduce ? n : n * P;
-  Kokkos::View<T*, kinv::MemorySpace> dsend("send", n), drecv("recv", total);
-  Kokkos::View<T*, Kokkos::HostSpace> hsend("send", n), hrecv("recv", total);
-  T* send = device ? dsend.data() : hsend.data();
-  T* recv = device ? drecv.data() : hrecv.data();
-  std::vector<int> counts(P, static_cast<int>(n)), displs(P);
-  for (int r = 0; r < P; ++r) displs[r] = static_cast<int>(r * n);
-  auto call = [&] {
-    switch (kind) {
+class RawCall {
+ public:
+  RawCall(Raw kind, std::int64_t bytes) : m_kind(kind) {
+    const int P = g_ctx->size();
+    const bool device = g_ctx->comm().gpu_aware();
+    m_n = kind == Raw::Allreduce ? bytes / std::int64_t(sizeof(T))
+                                 : std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+    const std::int64_t total = kind == Raw::Allreduce ? m_n : m_n * P;
+    m_dsend = Kokkos::View<T*, kinv::MemorySpace>("send", m_n);
+    m_drecv = Kokkos::View<T*, kinv::MemorySpace>("recv", total);
+    m_hsend = Kokkos::View<T*, Kokkos::HostSpace>("send", m_n);
+    m_hrecv = Kokkos::View<T*, Kokkos::HostSpace>("recv", total);
+    m_send = device ? m_dsend.data() : m_hsend.data();
+    m_recv = device ? m_drecv.data() : m_hrecv.data();
+    m_counts.assign(static_cast<std::size_t>(P), static_cast<int>(m_n));
+    m_displs.resize(static_cast<std::size_t>(P));
+    for (int r = 0; r < P; ++r) m_displs[r] = static_cast<int>(r * m_n);
+  }
+  void operator()() {
+    const int n = static_cast<int>(m_n);
+    switch (m_kind) {
       case Raw::Allgatherv:
-        MPI_Allgatherv(send, static_cast<int>(n), MPI_FLOAT, recv, counts.data(), displs.data(),
-                       MPI_FLOAT, MPI_COMM_WORLD);
+        MPI_Allgatherv(m_send, n, MPI_FLOAT, m_recv, m_counts.data(), m_displs.data(), MPI_FLOAT,
+                       MPI_COMM_WORLD);
         break;
       case Raw::BcastLoop:
-        for (int r = 0; r < P; ++r)
-          MPI_Bcast(recv + displs[r], static_cast<int>(n), MPI_FLOAT, r, MPI_COMM_WORLD);
+        for (std::size_t r = 0; r < m_counts.size(); ++r)
+          MPI_Bcast(m_recv + m_displs[r], n, MPI_FLOAT, static_cast<int>(r), MPI_COMM_WORLD);
         break;
       case Raw::Allreduce:
-        MPI_Allreduce(MPI_IN_PLACE, recv, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, m_recv, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
         break;
     }
-  };
+  }
+
+ private:
+  Raw m_kind;
+  std::int64_t m_n = 0;
+  Kokkos::View<T*, kinv::MemorySpace> m_dsend, m_drecv;
+  Kokkos::View<T*, Kokkos::HostSpace> m_hsend, m_hrecv;
+  T* m_send = nullptr;
+  T* m_recv = nullptr;
+  std::vector<int> m_counts, m_displs;
+};
+
+void BM_Raw(benchmark::State& state, Raw kind, std::int64_t bytes) {
+  RawCall call(kind, bytes);
   for (auto _ : state) {
     const int iters = iterations_for(bytes);
-    const double first = kinv::bench::slowest_times(1, call)[0];
-    const auto times = kinv::bench::slowest_times(iters, call);
+    const double first = kinv::bench::slowest_times(1, std::ref(call))[0];
+    const auto times = kinv::bench::slowest_times(iters, std::ref(call));
     record(state, bytes, first, times, nullptr, iters);
+  }
+}
+
+// A strategy and its raw collective timed in alternation, call by call: this machine's speed
+// drifts by 2-3x between benchmarks run a few seconds apart, which makes ratios of separate runs
+// scatter. Counters: kinv_us and raw_us (medians of the slowest rank's times) and paired_ratio
+// (the median of the per-round ratios kinv / raw).
+void BM_PairedGather(benchmark::State& state, kinv::GatherStrategy strategy, std::int64_t bytes) {
+  const int P = g_ctx->size();
+  const std::int64_t n = std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  RawCall raw(strategy == kinv::GatherStrategy::Broadcast ? Raw::BcastLoop : Raw::Allgatherv,
+              bytes);
+  for (auto _ : state) {
+    kinv::DistributedOptions opts;
+    opts.gather_strategy = strategy;
+    kinv::DistributedStackedLinearPhysics<T> A(
+        *g_ctx, P, [n](std::int64_t) { return std::make_unique<NullOperator>(n); }, opts);
+    kinv::Tensor<T> x("x", kinv::Shape{n});
+    kinv::TensorList<T> y;
+    auto call = [&] { y = A.A(x); };
+    call();
+    call();
+    raw();
+    const int rounds = iterations_for(bytes);
+    std::vector<double> tk, tr, ratio;
+    for (int i = 0; i < rounds; ++i) {
+      tr.push_back(kinv::bench::slowest_times(1, std::ref(raw))[0]);
+      tk.push_back(kinv::bench::slowest_times(1, call)[0]);
+      ratio.push_back(tk.back() / tr.back());
+    }
+    const double t = kinv::bench::median(tk);
+    state.SetIterationTime(t);
+    state.counters["bytes"] = static_cast<double>(bytes);
+    state.counters["ranks"] = P;
+    state.counters["kinv_us"] = t * 1e6;
+    state.counters["raw_us"] = kinv::bench::median(tr) * 1e6;
+    state.counters["paired_ratio"] = kinv::bench::median(ratio);
   }
 }
 
@@ -153,6 +248,12 @@ void register_all(int P) {
           ->Iterations(1)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
+    for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
+      benchmark::RegisterBenchmark(("comm/engine_" + kinv::to_string(s) + b + ranks).c_str(),
+                                   [=](benchmark::State& st) { BM_Engine(st, s, bytes); })
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("comm/reduce" + b + ranks).c_str(),
                                  [=](benchmark::State& st) {
                                    BM_Strategy(st, kinv::GatherStrategy::Concatenated, true, bytes);
@@ -160,6 +261,13 @@ void register_all(int P) {
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
+    if (bytes <= (std::int64_t(1) << 20))
+      for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
+        benchmark::RegisterBenchmark(("comm/paired_" + kinv::to_string(s) + b + ranks).c_str(),
+                                     [=](benchmark::State& st) { BM_PairedGather(st, s, bytes); })
+            ->Iterations(1)
+            ->UseManualTime()
+            ->Unit(benchmark::kMicrosecond);
     const std::pair<const char*, Raw> raws[] = {{"raw_allgatherv", Raw::Allgatherv},
                                                 {"raw_bcast_loop", Raw::BcastLoop},
                                                 {"raw_allreduce", Raw::Allreduce}};

@@ -16,6 +16,9 @@
 #ifndef KINV_BENCH_COMMIT
 #define KINV_BENCH_COMMIT "unknown"
 #endif
+#ifndef KINV_BENCH_BUILD_TYPE
+#define KINV_BENCH_BUILD_TYPE "unknown"
+#endif
 
 namespace kinv {
 namespace bench {
@@ -80,6 +83,7 @@ inline void add_context(const std::string& implementation, double triad_gbps, in
   benchmark::AddCustomContext("implementation", implementation);
   benchmark::AddCustomContext("kinv_version", KINV_VERSION_STRING);
   benchmark::AddCustomContext("commit", KINV_BENCH_COMMIT);
+  benchmark::AddCustomContext("kinv_build_type", KINV_BENCH_BUILD_TYPE);
   benchmark::AddCustomContext("backend", ExecutionSpace::name());
   benchmark::AddCustomContext("concurrency", std::to_string(ExecutionSpace().concurrency()));
   if (triad_gbps > 0) benchmark::AddCustomContext("triad_GBps", std::to_string(triad_gbps));

@@ -50,9 +50,12 @@ RAW_OF = {
     "naive": "raw_allgatherv",
     "concatenated": "raw_allgatherv",
     "broadcast": "raw_bcast_loop",
+    "engine_concatenated": "raw_allgatherv",
+    "engine_broadcast": "raw_bcast_loop",
     "reduce": "raw_allreduce",
 }
-STRATEGY_ORDER = ["naive", "concatenated", "broadcast", "reduce",
+STRATEGY_ORDER = ["naive", "concatenated", "broadcast", "engine_concatenated", "engine_broadcast",
+                  "reduce",
                   "raw_allgatherv", "raw_bcast_loop", "raw_allreduce"]
 OP_ORDER = {"A": 0, "A_adjoint": 1, "A_adjoint_A": 2}
 
@@ -172,7 +175,8 @@ def link(path):
 def describe(context):
     """The context fields that matter when reading the figures, on one line."""
     fields = [("commit", "commit"), ("kinv_version", "kinv"), ("deepinv_version", "deepinv"),
-              ("torch_version", "torch"), ("library_build_type", "build"),
+              ("torch_version", "torch"), ("kinv_build_type", "build"),
+              ("library_build_type", "Google Benchmark build"),
               ("concurrency", "concurrency"), ("threads_per_rank", "threads per rank"),
               ("num_cpus", "CPUs"), ("load_avg", "load"), ("date", "date")]
     parts = []
@@ -344,7 +348,7 @@ def comm_section(records, out_dir):
     contexts = {}
     for r in records:
         m = COMM_RE.match(r.bench["name"])
-        if m:
+        if m and not m.group(1).startswith("paired_"):
             strategy, nbytes = m.group(1), int(m.group(2))
             first = r.get("first_call_us")
             by_machine.setdefault(r.machine(), {})[(strategy, nbytes)] = (
@@ -376,6 +380,30 @@ def comm_section(records, out_dir):
                        "raw first call", "first ratio"], rows) + "\n"
         path = plot_comm(machine, points, strategies, out_dir)
         text += link(path)
+    return text
+
+
+def comm_paired_section(records):
+    """comm/paired_*: each strategy's calls alternating with its raw collective's."""
+    by_machine = OrderedDict()
+    for r in records:
+        m = COMM_RE.match(r.bench["name"])
+        if m and m.group(1).startswith("paired_") and r.get("paired_ratio") is not None:
+            by_machine.setdefault(r.machine(), []).append(
+                (m.group(1)[len("paired_"):], int(m.group(2)), int(m.group(3)), r))
+    if not by_machine:
+        return ""
+    text = "## Gathers against their raw collective, call by call\n\n"
+    text += ("Each call of the stack alternates with one raw call (concatenated: "
+             "`MPI_Allgatherv`; broadcast: the `MPI_Bcast` loop); times in us are medians, "
+             "the ratio is the median of the per-round ratios.\n\n")
+    for machine, items in by_machine.items():
+        text += f"### {machine_label(machine)}\n\n{describe(items[0][3].context)}\n\n"
+        items.sort(key=lambda it: (it[2], it[1], STRATEGY_ORDER.index(it[0])
+                                   if it[0] in STRATEGY_ORDER else 99))
+        rows = [[ranks, fmt_bytes(nbytes), s, fmt(r.get("kinv_us")), fmt(r.get("raw_us")),
+                 fmt(r.get("paired_ratio"))] for s, nbytes, ranks, r in items]
+        text += table(["ranks", "bytes", "strategy", "kinv us", "raw us", "ratio"], rows) + "\n"
     return text
 
 
@@ -528,7 +556,7 @@ def main():
     records = load(args.files)
     text = "# Benchmark report\n\n"
     sections = [kernels_section(records, args.out), paired_section(records),
-                comm_section(records, args.out),
+                comm_section(records, args.out), comm_paired_section(records),
                 e2e_section(records, args.out)]
     body = "".join(s for s in sections if s)
     text += body or "No kernel, communication or end-to-end benchmarks in the input.\n"
