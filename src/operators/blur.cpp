@@ -191,8 +191,8 @@ void run_forward(const std::string& label, const ExecutionSpace& space, const Te
   } else if (host_strided_rows(g)) {
     const std::int64_t rows = g.Ws > 0 ? y.size() / g.Ws : 0;
     if (g.kh == 1 && g.kw == 1)
-      Kokkos::parallel_for(label, impl::range(space, rows),
-                           impl::PointForwardRows<T>{x.view(), k.view(), y.view(), g});
+      Kokkos::parallel_for(label, impl::range(space, impl::PointForwardRows<T>::tasks(rows)),
+                           impl::PointForwardRows<T>{x.view(), k.view(), y.view(), g, rows});
     else
       Kokkos::parallel_for(label, impl::range(space, rows),
                            impl::BlurForwardStridedRows<T, P>{element});

@@ -233,11 +233,12 @@ void element_kernels(const Tensor<T>& x, const Tensor<T>& k, const Tensor<T>& y,
 
 // Strided convolutions (the kernels of Downsampling, row kernels on host backends) give the
 // bits of the per-element kernels, for A and for A^T set and accumulated, on odd sizes, borders
-// in every mode, unequal strides and per-channel and per-batch filters.
+// in every mode, unequal strides and per-channel and per-batch filters; (1, 3, 9, 10) gives an
+// odd number of output rows (the host 1x1 forward kernel takes rows in pairs).
 TYPED_TEST(SamplingTest, StridedKernelsMatchElementKernels) {
   using T = TypeParam;
   std::uint64_t seed = 500;
-  const Shape images[] = {{1, 2, 13, 17}, {2, 1, 9, 22}, {1, 1, 40, 45}};
+  const Shape images[] = {{1, 2, 13, 17}, {2, 1, 9, 22}, {1, 1, 40, 45}, {1, 3, 9, 10}};
   const std::int64_t strides[][2] = {{2, 2}, {2, 3}, {3, 1}, {1, 4}, {4, 4}};
   for (const Shape& xs : images)
     for (Padding mode : all_paddings)
