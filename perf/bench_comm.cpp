@@ -14,8 +14,8 @@
 //                                       own cost, without the stack's operator calls
 //   comm/paired_<strategy>/<bytes>/ranks:<P>
 //                                       concatenated (against MPI_Allgatherv) and broadcast
-//                                       (against the MPI_Bcast loop) up to 1 MiB, each call of
-//                                       the stack alternating with one raw call: paired_ratio
+//                                       (against the MPI_Bcast loop), each call of the stack
+//                                       alternating with one raw call: paired_ratio
 //   comm/raw_allgatherv|raw_bcast_loop|raw_allreduce/<bytes>/ranks:<P>
 //                                       MPI_Allgatherv, one blocking MPI_Bcast per operator from
 //                                       its owner, MPI_Allreduce, on buffers of the same sizes
@@ -261,13 +261,12 @@ void register_all(int P) {
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
-    if (bytes <= (std::int64_t(1) << 20))
-      for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
-        benchmark::RegisterBenchmark(("comm/paired_" + kinv::to_string(s) + b + ranks).c_str(),
-                                     [=](benchmark::State& st) { BM_PairedGather(st, s, bytes); })
-            ->Iterations(1)
-            ->UseManualTime()
-            ->Unit(benchmark::kMicrosecond);
+    for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
+      benchmark::RegisterBenchmark(("comm/paired_" + kinv::to_string(s) + b + ranks).c_str(),
+                                   [=](benchmark::State& st) { BM_PairedGather(st, s, bytes); })
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
     const std::pair<const char*, Raw> raws[] = {{"raw_allgatherv", Raw::Allgatherv},
                                                 {"raw_bcast_loop", Raw::BcastLoop},
                                                 {"raw_allreduce", Raw::Allreduce}};

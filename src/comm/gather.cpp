@@ -206,27 +206,20 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
   const int P = m_comm.size();
   const std::size_t j = pick_recv(L.total);
   const Buffer<T>& recv = m_recv[j];
-  // With one rank the results go straight into the receive buffer.
-  std::int64_t shift = 0;
-  if (P > 1) {
-    if (static_cast<std::int64_t>(m_send.extent(0)) < L.counts[me])
-      m_send = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::send"),
-                         static_cast<std::size_t>(L.counts[me]));
-    shift = L.displs[me];
-  }
-  const Buffer<T>& base = P == 1 ? recv : m_send;
+  // Every rank computes its results in their places in the receive buffer, and the all-gather
+  // fills in the other ranks' blocks (in place): no send buffer, no copy of its own block.
   int word = deviate ? 1 : 0;
   if (!deviate) {
     for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
       const auto i = static_cast<std::size_t>(L.local[k]);
       guarded(status, [&] {
-        compute(k, Tensor<T>(slot(base, L.offset[i] - shift, L.shapes[i].size()), L.shapes[i]));
+        compute(k, Tensor<T>(slot(recv, L.offset[i], L.shapes[i].size()), L.shapes[i]));
       });
     }
     if (!status.ok) word = 2;
   }
-  write_word(base, L.displs[me] - shift + L.counts[me] - 1, static_cast<T>(word));
-  if (P > 1) m_comm.allgatherv(base, recv, L.counts, L.displs);
+  write_word(recv, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
+  if (P > 1) m_comm.allgatherv_in_place(recv, L.counts, L.displs);
 
   if (!all_fine(L, recv)) return false;
   results(L, j, out);

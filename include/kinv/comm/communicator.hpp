@@ -101,6 +101,11 @@ class Communicator {
   void allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
                   const std::vector<std::int64_t>& counts,
                   const std::vector<std::int64_t>& displs) const;
+  /// The same with every rank's block already in place: buf[displs[r] .. + counts[r]) of rank r
+  /// goes to every rank (MPI_IN_PLACE).
+  template <class T>
+  void allgatherv_in_place(const Buffer<T>& buf, const std::vector<std::int64_t>& counts,
+                           const std::vector<std::int64_t>& displs) const;
   /// buf <- sum over ranks of buf, in place.
   template <class T>
   void allreduce_sum(const Buffer<T>& buf) const;

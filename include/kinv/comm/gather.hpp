@@ -86,9 +86,9 @@ class GatherEngine {
   explicit GatherEngine(Communicator comm) : m_comm(std::move(comm)) {}
 
   /// Concatenated strategy. Unless `deviate` (this rank's input does not match the layout),
-  /// computes the local results into the send buffer; then one MPI_Allgatherv. Returns true
-  /// and the results (views of the receive buffer) when every rank was fine; false on every
-  /// rank otherwise (`status` holds this rank's error, if it had one).
+  /// computes the local results in their places in the receive buffer; then one in-place
+  /// MPI_Allgatherv. Returns true and the results (views of the receive buffer) when every rank
+  /// was fine; false on every rank otherwise (`status` holds this rank's error, if it had one).
   bool concatenated(const GatherLayout& layout, bool deviate, const LocalCompute<T>& compute,
                     Status& status, TensorList<T>& out);
 
@@ -125,7 +125,6 @@ class GatherEngine {
   bool all_fine(const GatherLayout& L, const Buffer<T>& recv);
 
   Communicator m_comm;
-  Buffer<T> m_send;
   Buffer<T> m_recv[2];       // gathered results; one may still be held by the caller
   TensorList<T> m_views[2];  // the results' views of m_recv[j] (layout m_views_of[j])
   std::uint64_t m_views_of[2] = {0, 0};
