@@ -383,29 +383,28 @@ void Communicator::allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
 }
 
 template <class T>
-void Communicator::allgatherv_in_place(const Buffer<T>& buf,
-                                       const std::vector<std::int64_t>& counts,
-                                       const std::vector<std::int64_t>& displs) const {
+void Communicator::allgatherv_in_place(const Buffer<T>& buf, const std::vector<int>& counts,
+                                       const std::vector<int>& displs) const {
   require_live(*m_impl);
   const int me = rank();
-  if (static_cast<std::int64_t>(buf.extent(0)) < displs.at(me) + counts.at(me))
+  if (static_cast<std::int64_t>(buf.extent(0)) <
+      static_cast<std::int64_t>(displs.at(me)) + counts.at(me))
     throw CommError("allgatherv: buffer smaller than this rank's block");
   static const std::string label = "kinv::comm::allgatherv";
   compat::fence(label);
 #if KINV_HAVE_MPI
-  const auto& ic = to_int_counts(counts, m_impl->icounts, "MPI_Allgatherv");
-  const auto& id = to_int_counts(displs, m_impl->idispls, "MPI_Allgatherv");
   if (direct(*m_impl)) {
-    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data(), ic.data(), id.data(),
-                             mpi_type<T>(), m_impl->comm),
+    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data(), counts.data(),
+                             displs.data(), mpi_type<T>(), m_impl->comm),
               "MPI_Allgatherv");
     return;
   }
   auto h = staging<T>(1, static_cast<std::int64_t>(buf.extent(0)));
-  const auto mine = std::make_pair(displs[me], displs[me] + counts[me]);
+  const auto mine = std::make_pair(static_cast<std::int64_t>(displs[me]),
+                                   static_cast<std::int64_t>(displs[me]) + counts[me]);
   Kokkos::deep_copy(Kokkos::subview(h, mine), Kokkos::subview(buf, mine));
-  check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, h.data(), ic.data(), id.data(),
-                           mpi_type<T>(), m_impl->comm),
+  check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, h.data(), counts.data(),
+                           displs.data(), mpi_type<T>(), m_impl->comm),
             "MPI_Allgatherv");
   Kokkos::deep_copy(
       buf, Kokkos::subview(
@@ -677,18 +676,18 @@ std::vector<std::vector<std::int64_t>> Communicator::agree(
   return payloads;
 }
 
-#define KINV_INSTANTIATE_COMM(T)                                                                   \
-  template void Communicator::allgatherv<T>(const Buffer<T>&, const Buffer<T>&,                    \
-                                            const std::vector<std::int64_t>&,                      \
-                                            const std::vector<std::int64_t>&) const;               \
-  template void Communicator::allgatherv_in_place<T>(                                              \
-      const Buffer<T>&, const std::vector<std::int64_t>&, const std::vector<std::int64_t>&) const; \
-  template void Communicator::allreduce_sum<T>(const Buffer<T>&) const;                            \
-  template void Communicator::ibcast<T>(const Buffer<T>&, int, Requests&,                          \
-                                        const Kokkos::View<T*, compat::HostPinnedSpace>&) const;   \
-  template void Communicator::bcast<T>(const Buffer<T>&, int,                                      \
-                                       const Kokkos::View<T*, compat::HostPinnedSpace>&) const;    \
-  template Kokkos::View<T*, compat::HostPinnedSpace> Communicator::staging<T>(int, std::int64_t)   \
+#define KINV_INSTANTIATE_COMM(T)                                                                 \
+  template void Communicator::allgatherv<T>(const Buffer<T>&, const Buffer<T>&,                  \
+                                            const std::vector<std::int64_t>&,                    \
+                                            const std::vector<std::int64_t>&) const;             \
+  template void Communicator::allgatherv_in_place<T>(const Buffer<T>&, const std::vector<int>&,  \
+                                                     const std::vector<int>&) const;             \
+  template void Communicator::allreduce_sum<T>(const Buffer<T>&) const;                          \
+  template void Communicator::ibcast<T>(const Buffer<T>&, int, Requests&,                        \
+                                        const Kokkos::View<T*, compat::HostPinnedSpace>&) const; \
+  template void Communicator::bcast<T>(const Buffer<T>&, int,                                    \
+                                       const Kokkos::View<T*, compat::HostPinnedSpace>&) const;  \
+  template Kokkos::View<T*, compat::HostPinnedSpace> Communicator::staging<T>(int, std::int64_t) \
       const;
 
 KINV_INSTANTIATE_COMM(float)

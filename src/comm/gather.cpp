@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <ostream>
 
 namespace kinv {
@@ -91,6 +92,10 @@ GatherLayout GatherLayout::build(const Shape& input, const std::vector<Shape>& s
     end = at + 1;
   }
   L.total = end;
+  if (L.total <= std::numeric_limits<int>::max()) {
+    L.mpi_counts.assign(L.counts.begin(), L.counts.end());
+    L.mpi_displs.assign(L.displs.begin(), L.displs.end());
+  }
   static std::atomic<std::uint64_t> builds{0};
   L.id = ++builds;
   return L;
@@ -219,7 +224,12 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
     if (!status.ok) word = 2;
   }
   write_word(recv, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
-  if (P > 1) m_comm.allgatherv_in_place(recv, L.counts, L.displs);
+  if (P > 1) {
+    if (L.mpi_counts.empty())
+      throw CommError("concatenated gather: " + std::to_string(L.total) +
+                      " elements exceed MPI's int count limit");
+    m_comm.allgatherv_in_place(recv, L.mpi_counts, L.mpi_displs);
+  }
 
   if (!all_fine(L, recv)) return false;
   results(L, j, out);

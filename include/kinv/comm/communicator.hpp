@@ -102,10 +102,10 @@ class Communicator {
                   const std::vector<std::int64_t>& counts,
                   const std::vector<std::int64_t>& displs) const;
   /// The same with every rank's block already in place: buf[displs[r] .. + counts[r]) of rank r
-  /// goes to every rank (MPI_IN_PLACE).
+  /// goes to every rank (MPI_IN_PLACE). Counts in MPI's int, converted once by the caller.
   template <class T>
-  void allgatherv_in_place(const Buffer<T>& buf, const std::vector<std::int64_t>& counts,
-                           const std::vector<std::int64_t>& displs) const;
+  void allgatherv_in_place(const Buffer<T>& buf, const std::vector<int>& counts,
+                           const std::vector<int>& displs) const;
   /// buf <- sum over ranks of buf, in place.
   template <class T>
   void allreduce_sum(const Buffer<T>& buf) const;

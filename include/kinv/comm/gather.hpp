@@ -46,6 +46,8 @@ struct GatherLayout {
   std::vector<std::int64_t> offset;  ///< per operator index, into the receive buffer
   std::vector<std::int64_t> counts;  ///< per rank, elements including the status word
   std::vector<std::int64_t> displs;  ///< per rank
+  std::vector<int> mpi_counts;       ///< counts and displs as MPI's ints; empty when they do
+  std::vector<int> mpi_displs;       ///< not fit (total past INT_MAX)
   std::int64_t total = 0;            ///< receive buffer elements
   std::vector<std::int64_t> local;   ///< this rank's operator indices, increasing
   std::uint64_t id = 0;              ///< unique per build() (copies share it); 0 when empty
