@@ -73,17 +73,27 @@ void record(benchmark::State& state, std::int64_t bytes, double first_s,
   state.counters["status_calls_per_call"] = static_cast<double>(counts->status) / iterations;
 }
 
+// Elements of each rank's result when one result per rank makes `bytes` in all.
+std::int64_t per_rank_elements(std::int64_t bytes) {
+  return std::max<std::int64_t>(1, bytes / (g_ctx->size() * std::int64_t(sizeof(T))));
+}
+
+// A fresh stack of one NullOperator per rank, results of n elements.
+std::unique_ptr<kinv::DistributedStackedLinearPhysics<T>> null_stack(kinv::GatherStrategy strategy,
+                                                                     std::int64_t n) {
+  kinv::DistributedOptions opts;
+  opts.gather_strategy = strategy;
+  return std::make_unique<kinv::DistributedStackedLinearPhysics<T>>(
+      *g_ctx, g_ctx->size(), [n](std::int64_t) { return std::make_unique<NullOperator>(n); }, opts);
+}
+
 // kinv's strategies (gather) or its reduction (reduce = true) on a fresh stack.
 void BM_Strategy(benchmark::State& state, kinv::GatherStrategy strategy, bool reduce,
                  std::int64_t bytes) {
-  const int P = g_ctx->size();
-  const std::int64_t n = reduce ? bytes / std::int64_t(sizeof(T))
-                                : std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  const std::int64_t n = reduce ? bytes / std::int64_t(sizeof(T)) : per_rank_elements(bytes);
   for (auto _ : state) {
-    kinv::DistributedOptions opts;
-    opts.gather_strategy = strategy;
-    kinv::DistributedStackedLinearPhysics<T> A(
-        *g_ctx, P, [n](std::int64_t) { return std::make_unique<NullOperator>(n); }, opts);
+    const auto stack = null_stack(strategy, n);
+    auto& A = *stack;
     kinv::Tensor<T> x("x", kinv::Shape{n});
     kinv::TensorList<T> y;
     kinv::Tensor<T> z;
@@ -115,7 +125,7 @@ void BM_Strategy(benchmark::State& state, kinv::GatherStrategy strategy, bool re
 // The gather engine alone: the same results (one per rank, `bytes` in total), no operators.
 void BM_Engine(benchmark::State& state, kinv::GatherStrategy strategy, std::int64_t bytes) {
   const int P = g_ctx->size();
-  const std::int64_t n = std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  const std::int64_t n = per_rank_elements(bytes);
   const std::vector<kinv::Shape> shapes(static_cast<std::size_t>(P), kinv::Shape{n});
   std::vector<int> owner(static_cast<std::size_t>(P));
   for (int r = 0; r < P; ++r) owner[static_cast<std::size_t>(r)] = r;
@@ -150,8 +160,7 @@ class RawCall {
   RawCall(Raw kind, std::int64_t bytes) : m_kind(kind) {
     const int P = g_ctx->size();
     const bool device = g_ctx->comm().gpu_aware();
-    m_n = kind == Raw::Allreduce ? bytes / std::int64_t(sizeof(T))
-                                 : std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+    m_n = kind == Raw::Allreduce ? bytes / std::int64_t(sizeof(T)) : per_rank_elements(bytes);
     const std::int64_t total = kind == Raw::Allreduce ? m_n : m_n * P;
     m_dsend = Kokkos::View<T*, kinv::MemorySpace>("send", m_n);
     m_drecv = Kokkos::View<T*, kinv::MemorySpace>("recv", total);
@@ -205,15 +214,12 @@ void BM_Raw(benchmark::State& state, Raw kind, std::int64_t bytes) {
 // scatter. Counters: kinv_us and raw_us (medians of the slowest rank's times) and paired_ratio
 // (the median of the per-round ratios kinv / raw).
 void BM_PairedGather(benchmark::State& state, kinv::GatherStrategy strategy, std::int64_t bytes) {
-  const int P = g_ctx->size();
-  const std::int64_t n = std::max<std::int64_t>(1, bytes / (P * std::int64_t(sizeof(T))));
+  const std::int64_t n = per_rank_elements(bytes);
   RawCall raw(strategy == kinv::GatherStrategy::Broadcast ? Raw::BcastLoop : Raw::Allgatherv,
               bytes);
   for (auto _ : state) {
-    kinv::DistributedOptions opts;
-    opts.gather_strategy = strategy;
-    kinv::DistributedStackedLinearPhysics<T> A(
-        *g_ctx, P, [n](std::int64_t) { return std::make_unique<NullOperator>(n); }, opts);
+    const auto stack = null_stack(strategy, n);
+    auto& A = *stack;
     kinv::Tensor<T> x("x", kinv::Shape{n});
     kinv::TensorList<T> y;
     auto call = [&] { y = A.A(x); };
@@ -230,7 +236,7 @@ void BM_PairedGather(benchmark::State& state, kinv::GatherStrategy strategy, std
     const double t = kinv::bench::median(tk);
     state.SetIterationTime(t);
     state.counters["bytes"] = static_cast<double>(bytes);
-    state.counters["ranks"] = P;
+    state.counters["ranks"] = g_ctx->size();
     state.counters["kinv_us"] = t * 1e6;
     state.counters["raw_us"] = kinv::bench::median(tr) * 1e6;
     state.counters["paired_ratio"] = kinv::bench::median(ratio);
