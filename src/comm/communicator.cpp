@@ -287,6 +287,93 @@ void Requests::wait() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PersistentRequests
+
+#if KINV_HAVE_MPI && MPI_VERSION >= 4
+#define KINV_BCAST_INIT MPI_Bcast_init
+#elif KINV_HAVE_MPI && defined(OMPI_HAVE_MPI_EXT_PCOLLREQ) && OMPI_HAVE_MPI_EXT_PCOLLREQ
+#define KINV_BCAST_INIT MPIX_Bcast_init
+#endif
+
+struct PersistentRequests::Impl {
+#if KINV_HAVE_MPI
+  std::vector<MPI_Request> requests;
+#endif
+};
+
+PersistentRequests::PersistentRequests() : m_impl(new Impl) {}
+PersistentRequests::~PersistentRequests() { clear(); }
+PersistentRequests::PersistentRequests(PersistentRequests&&) noexcept = default;
+PersistentRequests& PersistentRequests::operator=(PersistentRequests&& other) noexcept {
+  if (this != &other) {
+    clear();
+    m_impl = std::move(other.m_impl);
+  }
+  return *this;
+}
+
+bool PersistentRequests::empty() const noexcept {
+#if KINV_HAVE_MPI
+  return !m_impl || m_impl->requests.empty();
+#else
+  return true;
+#endif
+}
+
+void PersistentRequests::clear() noexcept {
+#if KINV_HAVE_MPI
+  if (!m_impl) return;
+  int fin = 0;
+  MPI_Finalized(&fin);
+  if (!fin)
+    for (auto& r : m_impl->requests)
+      if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+  m_impl->requests.clear();
+#endif
+}
+
+void PersistentRequests::start_and_wait() {
+#if KINV_HAVE_MPI
+  auto& r = m_impl->requests;
+  if (r.empty()) return;
+  check_mpi(MPI_Startall(static_cast<int>(r.size()), r.data()), "MPI_Startall");
+  check_mpi(MPI_Waitall(static_cast<int>(r.size()), r.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+#endif
+}
+
+bool Communicator::has_persistent_bcast() noexcept {
+#ifdef KINV_BCAST_INIT
+  // KINV_PERSISTENT_BCAST=0 turns them off (set it alike on every rank).
+  static const bool on = [] {
+    const char* env = std::getenv("KINV_PERSISTENT_BCAST");
+    return env == nullptr || std::string(env) != "0";
+  }();
+  return on;
+#else
+  return false;
+#endif
+}
+
+template <class T>
+void Communicator::bcast_init(T* data, std::int64_t n, int root,
+                              PersistentRequests& requests) const {
+  require_live(*m_impl);
+#ifdef KINV_BCAST_INIT
+  MPI_Request req;
+  check_mpi(KINV_BCAST_INIT(data, to_int_count(n, "MPI_Bcast_init"), mpi_type<T>(), root,
+                            m_impl->comm, MPI_INFO_NULL, &req),
+            "MPI_Bcast_init");
+  requests.m_impl->requests.push_back(req);
+#else
+  (void)data;
+  (void)n;
+  (void)root;
+  (void)requests;
+  throw CommError("bcast_init: this MPI has no persistent broadcasts");
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------
 // Communicator
 
 Communicator::Communicator() {
@@ -685,6 +772,7 @@ std::vector<std::vector<std::int64_t>> Communicator::agree(
   template void Communicator::allreduce_sum<T>(const Buffer<T>&) const;                          \
   template void Communicator::ibcast<T>(const Buffer<T>&, int, Requests&,                        \
                                         const Kokkos::View<T*, compat::HostPinnedSpace>&) const; \
+  template void Communicator::bcast_init<T>(T*, std::int64_t, int, PersistentRequests&) const;   \
   template void Communicator::bcast<T>(const Buffer<T>&, int,                                    \
                                        const Kokkos::View<T*, compat::HostPinnedSpace>&) const;  \
   template Kokkos::View<T*, compat::HostPinnedSpace> Communicator::staging<T>(int, std::int64_t) \

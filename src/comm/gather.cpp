@@ -274,6 +274,12 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
   // a non-blocking broadcast costs more than a blocking one: every rank computes its results
   // first, then each result goes out in one blocking broadcast, in operator order.
   const bool blocking = L.total * static_cast<std::int64_t>(sizeof(T)) <= broadcast_blocking_bytes;
+  // On host memory, where MPI has persistent broadcasts, the small gathers' broadcasts are set
+  // up once per layout and started together (MPI_Startall), into a buffer of their own that is
+  // copied to the receive buffer: the same on every rank, whatever buffer each rank's caller
+  // still holds.
+  if (blocking && P > 1 && memory_is_host_accessible && Communicator::has_persistent_bcast())
+    return small_broadcast(L, deviate, compute, status, out);
   // Broadcasts [begin, begin + n) of the receive buffer from `root`.
   auto send = [&](std::int64_t begin, std::int64_t n, int root) {
     Kokkos::View<T*, compat::HostPinnedSpace> slot_stage;
@@ -324,6 +330,55 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
     }
   m_requests.wait();
   if (!all_fine(L, recv)) return false;
+  results(L, j, out);
+  return true;
+}
+
+template <class T>
+bool GatherEngine<T>::small_broadcast(const GatherLayout& L, bool deviate,
+                                      const LocalCompute<T>& compute, Status& status,
+                                      TensorList<T>& out) {
+  const int me = m_comm.rank();
+  const int P = m_comm.size();
+  if (m_small_of != L.id || L.id == 0) {
+    // Every rank sets up the same broadcasts in the same order: one per operator from its
+    // owner, the owner's status word with its last result, a word alone from a rank without
+    // operators.
+    m_small_bcasts.clear();
+    m_small_of = 0;
+    m_small = Buffer<T>();
+    m_small = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::small"),
+                        static_cast<std::size_t>(L.total));
+    std::vector<std::int64_t>& left = m_left;
+    left.assign(static_cast<std::size_t>(P), 0);
+    for (int o : L.owner) ++left[static_cast<std::size_t>(o)];
+    for (std::size_t i = 0; i < L.shapes.size(); ++i) {
+      const int owner = L.owner[i];
+      const std::int64_t n =
+          L.shapes[i].size() + (--left[static_cast<std::size_t>(owner)] == 0 ? 1 : 0);
+      m_comm.bcast_init(m_small.data() + L.offset[i], n, owner, m_small_bcasts);
+    }
+    for (int r = 0; r < P; ++r)
+      if (L.counts[r] == 1) m_comm.bcast_init(m_small.data() + L.displs[r], 1, r, m_small_bcasts);
+    m_small_of = L.id;
+  }
+  int word = deviate ? 1 : 0;
+  if (!deviate) {
+    for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
+      const auto i = static_cast<std::size_t>(L.local[k]);
+      guarded(status, [&] {
+        compute(k, Tensor<T>(slot(m_small, L.offset[i], L.shapes[i].size()), L.shapes[i]));
+      });
+    }
+    if (!status.ok) word = 2;
+  }
+  write_word(m_small, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
+  static const std::string label = "kinv::gather::small_broadcast";
+  compat::fence(label);
+  m_small_bcasts.start_and_wait();
+  const std::size_t j = pick_recv(L.total);
+  std::memcpy(m_recv[j].data(), m_small.data(), static_cast<std::size_t>(L.total) * sizeof(T));
+  if (!all_fine(L, m_recv[j])) return false;
   results(L, j, out);
   return true;
 }

@@ -66,6 +66,27 @@ class Requests {
   std::unique_ptr<Impl> m_impl;
 };
 
+/// Persistent collective operations (MPI-4's MPI_Bcast_init, or Open MPI's MPIX_ extension),
+/// set up once and started together as often as needed; freed with the object (unless MPI is
+/// already finalised). Every rank must set up the same operations in the same order.
+class PersistentRequests {
+ public:
+  PersistentRequests();
+  ~PersistentRequests();
+  PersistentRequests(PersistentRequests&&) noexcept;
+  PersistentRequests& operator=(PersistentRequests&&) noexcept;
+  bool empty() const noexcept;
+  /// Starts every operation (MPI_Startall) and waits for all of them.
+  void start_and_wait();
+  /// Frees every operation (inactive ones only: call between start_and_wait()s).
+  void clear() noexcept;
+
+ private:
+  friend class Communicator;
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
 /// A communicator handle. Copies share one underlying duplicate, freed by free() (the
 /// DistributedContext does this before MPI is finalised) or when the last copy goes.
 class Communicator {
@@ -119,6 +140,13 @@ class Communicator {
   template <class T>
   void bcast(const Buffer<T>& buf, int root,
              const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const;
+  /// Whether this MPI offers persistent broadcasts (bcast_init) and KINV_PERSISTENT_BCAST=0
+  /// does not turn them off.
+  static bool has_persistent_bcast() noexcept;
+  /// Adds a persistent broadcast of n elements at `data` (host memory) from `root` to
+  /// `requests`. Collective: every rank adds the same broadcasts in the same order.
+  template <class T>
+  void bcast_init(T* data, std::int64_t n, int root, PersistentRequests& requests) const;
   /// Starts a max-reduction of *value over ranks (host memory); completes in requests.wait().
   void iallreduce_max(int* value, Requests& requests) const;
 

@@ -74,7 +74,8 @@ constexpr std::int64_t slot_alignment() {
 
 /// The broadcast strategy overlaps its transfers with kernels (non-blocking broadcasts) only
 /// when the receive buffer is larger than this; smaller gathers compute first, then broadcast
-/// with blocking calls, which cost less to start and complete.
+/// with persistent broadcasts started together (host memory, where MPI has them) or blocking
+/// calls, which cost less to start and complete.
 constexpr std::int64_t broadcast_blocking_bytes = 64 * 1024;
 
 /// Computes this rank's k-th local result into `out` (shape from the layout); may throw.
@@ -96,7 +97,8 @@ class GatherEngine {
 
   /// Broadcast strategy: the owner of each operator computes it and starts its broadcast
   /// before computing the next, so transfers overlap kernels (up to broadcast_blocking_bytes:
-  /// every rank computes first, then blocking broadcasts). Same contract as concatenated.
+  /// every rank computes first, then persistent or blocking broadcasts). Same contract as
+  /// concatenated.
   bool broadcast(const GatherLayout& layout, bool deviate, const LocalCompute<T>& compute,
                  Status& status, TensorList<T>& out);
 
@@ -123,6 +125,9 @@ class GatherEngine {
   std::size_t pick_recv(std::int64_t n);
   /// `out` <- the results of layout L in m_recv[j]: copies of views built once per layout.
   void results(const GatherLayout& L, std::size_t j, TensorList<T>& out);
+  /// broadcast() for gathers up to broadcast_blocking_bytes with persistent broadcasts.
+  bool small_broadcast(const GatherLayout& L, bool deviate, const LocalCompute<T>& compute,
+                       Status& status, TensorList<T>& out);
   /// Whether every rank's status word in `recv` (laid out by L) is 0; the same on every rank.
   bool all_fine(const GatherLayout& L, const Buffer<T>& recv);
 
@@ -136,7 +141,10 @@ class GatherEngine {
   // Positions of the ranks' status words in the receive buffer (for the current layout).
   Kokkos::View<std::int64_t*, MemorySpace> m_word_at;
   std::vector<std::int64_t> m_word_at_host;
-  Requests m_requests;               // broadcast: reused between calls
+  Requests m_requests;                // broadcast: reused between calls
+  Buffer<T> m_small;                  // broadcast, small gathers: the persistent broadcasts' buffer
+  PersistentRequests m_small_bcasts;  // its broadcasts, set up for layout m_small_of
+  std::uint64_t m_small_of = 0;
   std::vector<std::int64_t> m_left;  // broadcast: per rank, operators not yet sent
 };
 
