@@ -151,6 +151,18 @@ int MPI_Bcast(void* buffer, int count, MPI_Datatype datatype, int root, MPI_Comm
   return PMPI_Bcast(buffer, count, datatype, root, comm);
 }
 
+// Persistent operations (the broadcast strategy's small gathers): each started request is one
+// broadcast of results.
+int MPI_Startall(int count, MPI_Request requests[]) {
+  mpi_counts().data += count;
+  return PMPI_Startall(count, requests);
+}
+
+int MPI_Start(MPI_Request* request) {
+  ++mpi_counts().data;
+  return PMPI_Start(request);
+}
+
 int MPI_Barrier(MPI_Comm comm) {
   ++mpi_counts().metadata;
   return PMPI_Barrier(comm);

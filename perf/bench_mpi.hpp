@@ -19,7 +19,8 @@ namespace bench {
 /// Calls made through the interposed MPI functions since the last reset.
 struct MpiCounts {
   /// Collectives moving operator data: MPI_Allgatherv, MPI_Ibcast, MPI_Bcast of floats or
-  /// doubles, and MPI_Allreduce of more than one element.
+  /// doubles, MPI_Allreduce of more than one element, and each persistent operation started
+  /// (MPI_Start, MPI_Startall).
   std::int64_t data = 0;
   /// Everything else that communicates: MPI_Allgather, other MPI_Bcast, MPI_Barrier, one-element
   /// MPI_Allreduce (sizes, flags, error agreement).
