@@ -266,10 +266,6 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
                                 Status& status, TensorList<T>& out) {
   const int me = m_comm.rank();
   const int P = m_comm.size();
-  const std::size_t j = pick_recv(L.total);
-  const Buffer<T>& recv = m_recv[j];
-  Kokkos::View<T*, compat::HostPinnedSpace> stage;
-  if (!m_comm.gpu_aware()) stage = m_comm.staging<T>(2, L.total);
   // Small gathers are transfers too short to hide behind kernels, where starting and completing
   // a non-blocking broadcast costs more than a blocking one: every rank computes its results
   // first, then each result goes out in one blocking broadcast, in operator order.
@@ -280,6 +276,10 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
   // still holds.
   if (blocking && P > 1 && memory_is_host_accessible && Communicator::has_persistent_bcast())
     return small_broadcast(L, deviate, compute, status, out);
+  const std::size_t j = pick_recv(L.total);
+  const Buffer<T>& recv = m_recv[j];
+  Kokkos::View<T*, compat::HostPinnedSpace> stage;
+  if (!m_comm.gpu_aware()) stage = m_comm.staging<T>(2, L.total);
   // Broadcasts [begin, begin + n) of the receive buffer from `root`.
   auto send = [&](std::int64_t begin, std::int64_t n, int root) {
     Kokkos::View<T*, compat::HostPinnedSpace> slot_stage;
