@@ -150,6 +150,24 @@ T read_word(const Buffer<T>& buf, std::int64_t at) {
   }
 }
 
+// Computes this rank's results into `buf` at the layout's offsets (unless its input deviates)
+// and writes its status word after them: 0 fine, 1 input off the layout, 2 an operator failed.
+template <class T>
+void compute_block(const GatherLayout& L, int me, const Buffer<T>& buf, bool deviate,
+                   const LocalCompute<T>& compute, Status& status) {
+  int word = deviate ? 1 : 0;
+  if (!deviate) {
+    for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
+      const auto i = static_cast<std::size_t>(L.local[k]);
+      guarded(status, [&] {
+        compute(k, Tensor<T>(slot(buf, L.offset[i], L.shapes[i].size()), L.shapes[i]));
+      });
+    }
+    if (!status.ok) word = 2;
+  }
+  write_word(buf, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
+}
+
 }  // namespace
 
 template <class T>
@@ -213,17 +231,7 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
   const Buffer<T>& recv = m_recv[j];
   // Every rank computes its results in their places in the receive buffer, and the all-gather
   // fills in the other ranks' blocks (in place): no send buffer, no copy of its own block.
-  int word = deviate ? 1 : 0;
-  if (!deviate) {
-    for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
-      const auto i = static_cast<std::size_t>(L.local[k]);
-      guarded(status, [&] {
-        compute(k, Tensor<T>(slot(recv, L.offset[i], L.shapes[i].size()), L.shapes[i]));
-      });
-    }
-    if (!status.ok) word = 2;
-  }
-  write_word(recv, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
+  compute_block(L, me, recv, deviate, compute, status);
   if (P > 1) {
     if (L.mpi_counts.empty())
       throw CommError("concatenated gather: " + std::to_string(L.total) +
@@ -300,11 +308,7 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
     });
     if (!status.ok) word = 2;
   };
-  if (blocking) {
-    for (std::size_t k = 0; k < L.local.size(); ++k)
-      compute_local(k, static_cast<std::size_t>(L.local[k]));
-    write_word(recv, my_word, static_cast<T>(word));
-  }
+  if (blocking) compute_block(L, me, recv, deviate, compute, status);
   // Rank r's status word follows its last operator's result, so it travels in that broadcast
   // (written once all of r's operators are computed); a rank without operators broadcasts its
   // word alone, after the results. Every rank then reads every word: no extra collective.
@@ -362,17 +366,7 @@ bool GatherEngine<T>::small_broadcast(const GatherLayout& L, bool deviate,
       if (L.counts[r] == 1) m_comm.bcast_init(m_small.data() + L.displs[r], 1, r, m_small_bcasts);
     m_small_of = L.id;
   }
-  int word = deviate ? 1 : 0;
-  if (!deviate) {
-    for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
-      const auto i = static_cast<std::size_t>(L.local[k]);
-      guarded(status, [&] {
-        compute(k, Tensor<T>(slot(m_small, L.offset[i], L.shapes[i].size()), L.shapes[i]));
-      });
-    }
-    if (!status.ok) word = 2;
-  }
-  write_word(m_small, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
+  compute_block(L, me, m_small, deviate, compute, status);
   static const std::string label = "kinv::gather::small_broadcast";
   compat::fence(label);
   m_small_bcasts.start_and_wait();
