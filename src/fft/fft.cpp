@@ -47,6 +47,16 @@ void Plan<T>::execute(const ExecutionSpace& space, Kokkos::complex<T>* in,
 }
 
 template <class T>
+std::size_t Plan<T>::work_bytes() const noexcept {
+  return m_impl->work;
+}
+
+template <class T>
+void Plan<T>::set_work_area(void* area) {
+  m_impl->set_work_area(area);
+}
+
+template <class T>
 RealPlan<T>::RealPlan(const Geometry& g, Direction d, T* real, Kokkos::complex<T>* spectrum)
     : m_impl(std::make_unique<Impl>(g, d, real, spectrum)) {}
 
@@ -57,6 +67,40 @@ template <class T>
 void RealPlan<T>::execute(const ExecutionSpace& space, T* real,
                           Kokkos::complex<T>* spectrum) const {
   m_impl->execute(space, real, spectrum);
+}
+
+template <class T>
+std::size_t RealPlan<T>::work_bytes() const noexcept {
+  return m_impl->work;
+}
+
+template <class T>
+void RealPlan<T>::set_work_area(void* area) {
+  m_impl->set_work_area(area);
+}
+
+template <class T>
+void PlanCache<T>::use(const ExecutionSpace& space) {
+  if (m_last && compat::same_instance(*m_last, space)) return;
+  if (m_last) m_last->fence();  // the plans and their work area are free once it is done
+  m_last = space;
+}
+
+template <class T>
+template <class P>
+void PlanCache<T>::attach_work(P& plan) {
+  const std::size_t bytes = plan.work_bytes();
+  if (bytes == 0) return;
+  if (bytes > m_work_area.size()) {
+    if (m_last) m_last->fence();  // the other plans may still be using the old area
+    m_work_area = Kokkos::View<char*, MemorySpace>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::fft::work_area"), bytes);
+    for (auto& p : m_plans)
+      if (p.second->work_bytes() > 0) p.second->set_work_area(m_work_area.data());
+    for (auto& p : m_real_plans)
+      if (p.second->work_bytes() > 0) p.second->set_work_area(m_work_area.data());
+  }
+  plan.set_work_area(m_work_area.data());
 }
 
 namespace {
@@ -77,9 +121,13 @@ void PlanCache<T>::transform(const ExecutionSpace& space, Kokkos::complex<T>* in
   const Key key{
       g.rank,  g.extents[0],        g.extents[1], g.extents[2],
       g.batch, static_cast<int>(d), in_place,     alignment_class(in) * 128 + alignment_class(out)};
+  use(space);
   auto it = m_plans.find(key);
-  if (it == m_plans.end())
-    it = m_plans.emplace(key, std::make_unique<Plan<T>>(g, d, in, out)).first;
+  if (it == m_plans.end()) {
+    auto plan = std::make_unique<Plan<T>>(g, d, in, out);
+    attach_work(*plan);
+    it = m_plans.emplace(key, std::move(plan)).first;
+  }
   it->second->execute(space, in, out);
   if (norm == Normalization::Ortho) {
     const T s = static_cast<T>(1.0 / std::sqrt(static_cast<double>(g.points())));
@@ -99,9 +147,13 @@ void PlanCache<T>::transform_real(const ExecutionSpace& space, T* real,
                 g.extents[1], g.extents[2],
                 g.batch,      static_cast<int>(d),
                 false,        alignment_class(real) * 128 + alignment_class(spectrum)};
+  use(space);
   auto it = m_real_plans.find(key);
-  if (it == m_real_plans.end())
-    it = m_real_plans.emplace(key, std::make_unique<RealPlan<T>>(g, d, real, spectrum)).first;
+  if (it == m_real_plans.end()) {
+    auto plan = std::make_unique<RealPlan<T>>(g, d, real, spectrum);
+    attach_work(*plan);
+    it = m_real_plans.emplace(key, std::move(plan)).first;
+  }
   it->second->execute(space, real, spectrum);
 }
 

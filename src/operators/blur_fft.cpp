@@ -5,22 +5,55 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace kinv {
 
 namespace impl {
 
 template <class T>
-void BlurFFTEngine<T>::prepare(const ExecutionSpace& space, const Tensor<T>& filter, std::int64_t H,
-                               std::int64_t W) {
-  std::lock_guard<std::mutex> lock(m_mutex);
-  prepare_locked(space, filter, H, W);
+std::shared_ptr<FFTWorkspace<T>> FFTWorkspace<T>::of(const ExecutionSpace& space) {
+  static std::mutex registry_mutex;
+  static std::vector<std::weak_ptr<FFTWorkspace<T>>> registry;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  std::shared_ptr<FFTWorkspace<T>> found;
+  for (std::size_t i = 0; i < registry.size();) {
+    auto held = registry[i].lock();
+    if (!held) {
+      registry.erase(registry.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    if (compat::same_instance(held->space, space)) found = std::move(held);
+    ++i;
+  }
+  if (!found) {
+    found = std::make_shared<FFTWorkspace<T>>(space);
+    registry.push_back(found);
+  }
+  return found;
 }
 
 template <class T>
-void BlurFFTEngine<T>::prepare_locked(const ExecutionSpace& space, const Tensor<T>& filter,
-                                      std::int64_t H, std::int64_t W) {
+FFTWorkspace<T>& BlurFFTEngine<T>::workspace(const ExecutionSpace& space) {
+  if (!m_workspace || !compat::same_instance(m_workspace->space, space))
+    m_workspace = FFTWorkspace<T>::of(space);
+  return *m_workspace;
+}
+
+template <class T>
+void BlurFFTEngine<T>::prepare(const ExecutionSpace& space, const Tensor<T>& filter, std::int64_t H,
+                               std::int64_t W) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  FFTWorkspace<T>& ws = workspace(space);
+  std::lock_guard<std::mutex> ws_lock(ws.mutex);
+  prepare_locked(ws, filter, H, W);
+}
+
+template <class T>
+void BlurFFTEngine<T>::prepare_locked(FFTWorkspace<T>& ws, const Tensor<T>& filter, std::int64_t H,
+                                      std::int64_t W) {
   // Embed, roll, FFT, with 1 / (H W) (the inverse FFT's factor) folded in.
+  const ExecutionSpace& space = ws.space;
   const Shape& f = filter.shape();
   const fft::Geometry g = fft::Geometry::make(Shape{H, W}, f[0] * f[1]);
   const std::int64_t P = H * W;
@@ -33,9 +66,9 @@ void BlurFFTEngine<T>::prepare_locked(const ExecutionSpace& space, const Tensor<
   m_spectra =
       fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
                           static_cast<std::size_t>(g.half_points() * g.batch));
-  // Through the engine's own cache: when the filter has as many planes as the images (the
-  // usual case), apply() finds this plan there instead of planning it again.
-  m_plans.transform_real(space, embedded.data(), m_spectra.data(), g, fft::Direction::Forward);
+  // Through the workspace's plans: when the filter has as many planes as the images (the usual
+  // case), apply() finds this plan there instead of planning it again.
+  ws.plans.transform_real(space, embedded.data(), m_spectra.data(), g, fft::Direction::Forward);
   space.fence();
   m_H = H;
   m_W = W;
@@ -61,21 +94,23 @@ void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
                              const Tensor<T>& filter, const Tensor<T>& in, const Tensor<T>& out,
                              bool adjoint, bool accumulate) {
   std::lock_guard<std::mutex> lock(m_mutex);
+  FFTWorkspace<T>& ws = workspace(space);
+  std::lock_guard<std::mutex> ws_lock(ws.mutex);
   const std::int64_t H = in.extent(2), W = in.extent(3);
-  if (H != m_H || W != m_W) prepare_locked(space, filter, H, W);
+  if (H != m_H || W != m_W) prepare_locked(ws, filter, H, W);
   const std::int64_t n = in.size(), planes = n / (H * W);
   const fft::Geometry g = fft::Geometry::make(Shape{H, W}, planes);
   const std::int64_t half = g.half_points();
-  if (static_cast<std::int64_t>(m_work.size()) < planes * half)
-    m_work =
+  if (static_cast<std::int64_t>(ws.work.size()) < planes * half)
+    ws.work =
         fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
                             static_cast<std::size_t>(planes * half));
   auto scratch = [&] {
-    if (static_cast<std::int64_t>(m_sum.size()) < n)
-      m_sum = Kokkos::View<T*, MemorySpace>(
+    if (static_cast<std::int64_t>(ws.sum.size()) < n)
+      ws.sum = Kokkos::View<T*, MemorySpace>(
           Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::sum"),
           static_cast<std::size_t>(n));
-    return m_sum;
+    return ws.sum;
   };
   T* source = in.data();
   if (!complex_aligned(source)) {
@@ -83,28 +118,31 @@ void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
     Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{in.view(), s});
     source = s.data();
   }
-  m_plans.transform_real(space, source, m_work.data(), g, fft::Direction::Forward);
+  ws.plans.transform_real(space, source, ws.work.data(), g, fft::Direction::Forward);
 
   const std::int64_t runs = (half + kProductRun - 1) / kProductRun;
   const BlurFFTProduct<T> product{
-      m_work, m_spectra, half, kProductRun, runs, in.extent(1), filter.extent(0), filter.extent(1)};
+      ws.work,          m_spectra,       half, kProductRun, runs, in.extent(1),
+      filter.extent(0), filter.extent(1)};
   if (adjoint)
     Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, true>{product});
   else
     Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, false>{product});
 
   if (!accumulate && complex_aligned(out.data())) {
-    m_plans.transform_real(space, out.data(), m_work.data(), g, fft::Direction::Inverse);
+    ws.plans.transform_real(space, out.data(), ws.work.data(), g, fft::Direction::Inverse);
     return;
   }
   const auto s = scratch();
-  m_plans.transform_real(space, s.data(), m_work.data(), g, fft::Direction::Inverse);
+  ws.plans.transform_real(space, s.data(), ws.work.data(), g, fft::Direction::Inverse);
   if (accumulate)
     Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, true>{s, out.view()});
   else
     Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{s, out.view()});
 }
 
+template struct FFTWorkspace<float>;
+template struct FFTWorkspace<double>;
 template class BlurFFTEngine<float>;
 template class BlurFFTEngine<double>;
 

@@ -2,6 +2,13 @@
 #include <kinv/operators/blur.hpp>
 #include <kinv/operators/blur_fft.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "reference_data.hpp"
 #include "test_helpers.hpp"
 
@@ -98,6 +105,72 @@ TYPED_TEST(BlurFFTTest, TensorsAtOddOffsetsGiveTheSameResults) {
   const auto expected = clone(x0);
   op.A_adjoint_add(y, expected);
   EXPECT_TRUE(test::bitwise_equal(acc, expected));
+}
+
+// max |a - b| / max |b|, in units of T's epsilon.
+template <class T>
+double relative_diff_in_eps(const Tensor<T>& a, const Tensor<T>& b) {
+  const auto va = to_vector(a), vb = to_vector(b);
+  EXPECT_EQ(va.size(), vb.size());
+  double diff = 0, scale = std::numeric_limits<double>::min();
+  for (std::size_t i = 0; i < va.size() && i < vb.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
+    scale = std::max(scale, std::fabs(static_cast<double>(vb[i])));
+  }
+  return diff / scale / std::numeric_limits<T>::epsilon();
+}
+
+// Bytes of Kokkos allocations labelled "kinv::BlurFFT::work", and the number of FFT work areas
+// (cuFFT plans' own scratch; FFTW needs none).
+std::int64_t g_work_bytes = 0, g_work_areas = 0;
+void count_work(Kokkos::Profiling::SpaceHandle, const char* label, const void*,
+                std::uint64_t size) {
+  const std::string l = label;
+  if (l == "kinv::BlurFFT::work") g_work_bytes += static_cast<std::int64_t>(size);
+  if (l == "kinv::fft::work_area") ++g_work_areas;
+}
+
+// Blurs on one execution space instance share one work buffer and one set of plans: N blurs
+// of a stack hold the buffers of one. Blurs of another image size use the same buffers (grown)
+// and every result stays right whatever ran in between.
+TYPED_TEST(BlurFFTTest, BlursOnOneInstanceShareTheirBuffers) {
+  using T = TypeParam;
+  const Shape small{2, 3, 24, 20}, large{1, 3, 40, 36};
+  std::vector<std::unique_ptr<BlurFFT<T>>> ops;
+  std::vector<std::unique_ptr<Blur<T>>> direct;
+  Kokkos::fence();
+  g_work_bytes = 0;
+  g_work_areas = 0;
+  Kokkos::Tools::Experimental::set_allocate_data_callback(&count_work);
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    const auto k = test::random_tensor<T>({1, 1, 3 + std::int64_t(i), 5}, 20 + i, T(0), T(1));
+    ops.push_back(std::make_unique<BlurFFT<T>>(Shape{small[1], small[2], small[3]}, k));
+    direct.push_back(std::make_unique<Blur<T>>(k, Padding::Circular, BlurAlgorithm::Direct));
+  }
+  const auto x = test::random_tensor<T>(small, 3);
+  std::vector<Tensor<T>> y;
+  for (const auto& op : ops) y.push_back(op->A(x));
+  Kokkos::fence();
+  Kokkos::Tools::Experimental::set_allocate_data_callback(nullptr);
+  // One half-spectrum buffer for a batch of 6 planes, whatever the number of blurs; cuFFT's
+  // work area grows at most once after the filters' plan.
+  const std::int64_t half = small[2] * (small[3] / 2 + 1);
+  EXPECT_EQ(g_work_bytes, static_cast<std::int64_t>(sizeof(Kokkos::complex<T>)) * 6 * half);
+  EXPECT_LE(g_work_areas, 2);
+
+  const auto k = test::random_tensor<T>({1, 1, 7, 7}, 40, T(0), T(1));
+  BlurFFT<T> other(Shape{large[1], large[2], large[3]}, k);
+  const auto xl = test::random_tensor<T>(large, 4);
+  const auto yl = other.A(xl);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_LT(relative_diff_in_eps(ops[i]->A(x), direct[i]->A(x)), 64.0);
+    EXPECT_TRUE(test::bitwise_equal(ops[i]->A(x), y[i]));
+    EXPECT_LT(relative_diff_in_eps(ops[i]->A_adjoint(y[i]), direct[i]->A_adjoint(y[i])), 64.0);
+  }
+  EXPECT_TRUE(test::bitwise_equal(other.A(xl), yl));
+  EXPECT_LT(relative_diff_in_eps(yl, Blur<T>(k, Padding::Circular, BlurAlgorithm::Direct).A(xl)),
+            64.0);
 }
 
 TYPED_TEST(BlurFFTTest, BadInput) {

@@ -75,6 +75,19 @@ inline void fence(const std::string& label) {
 #endif
 }
 
+// Whether two execution space instances are the same (work on one is ordered). Kokkos 4.0 made
+// execution spaces equality comparable; 3.4 (Serial only here) has a single instance.
+template <class Space>
+bool same_instance(const Space& a, const Space& b) {
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 0)
+  return a == b;
+#else
+  (void)a;
+  (void)b;
+  return true;
+#endif
+}
+
 // Kokkos Kernels BLAS and sparse calls: 4.2 and later take the execution space instance as the
 // first argument; older versions run on the default instance (3.4 here is Serial only). Use as
 // `KokkosBlas::gemv(KINV_KK_SPACE(space) "N", ...)`. Kokkos Kernels' version follows Kokkos'.

@@ -7,9 +7,11 @@
 #include <kinv/core/tensor.hpp>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -63,6 +65,10 @@ class Plan {
   Plan& operator=(const Plan&) = delete;
   /// Runs the transform on `space` (stream-ordered on GPUs; host backends fence first).
   void execute(const ExecutionSpace& space, Kokkos::complex<T>* in, Kokkos::complex<T>* out) const;
+  /// Bytes of device work area the plan needs from its owner (cuFFT; 0 for backends whose plans
+  /// keep their own), and where it is: set it before the first execute.
+  std::size_t work_bytes() const noexcept;
+  void set_work_area(void* area);
 
   struct Impl;
 
@@ -82,6 +88,9 @@ class RealPlan {
   RealPlan& operator=(const RealPlan&) = delete;
   /// Runs the transform on `space`, real -> spectrum (Forward) or spectrum -> real (Inverse).
   void execute(const ExecutionSpace& space, T* real, Kokkos::complex<T>* spectrum) const;
+  /// As for Plan.
+  std::size_t work_bytes() const noexcept;
+  void set_work_area(void* area);
 
   struct Impl;
 
@@ -90,7 +99,10 @@ class RealPlan {
 };
 
 /// Plans by (geometry, direction, in-place, alignment): the first call with a key plans, later
-/// calls reuse the plan. Not thread safe (like the operators that own one).
+/// calls reuse the plan. The plans share one work area (a Kokkos allocation, grown to the
+/// largest plan's need), so they run one at a time: when a call comes on another execution
+/// space instance than the last, the last is fenced first. Not thread safe (like the operators
+/// that own one).
 template <class T>
 class PlanCache {
  public:
@@ -125,6 +137,15 @@ class PlanCache {
  private:
   using Key =
       std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, int, bool, int>;
+  /// Makes `space` the one the plans run on (fencing the previous instance when it differs).
+  void use(const ExecutionSpace& space);
+  /// Gives a new plan the shared work area, growing it (for every plan) when it needs more.
+  template <class P>
+  void attach_work(P& plan);
+
+  // Declared before the plans, so that they are destroyed first.
+  Kokkos::View<char*, MemorySpace> m_work_area;
+  std::optional<ExecutionSpace> m_last;
   std::map<Key, std::unique_ptr<Plan<T>>> m_plans;
   std::map<Key, std::unique_ptr<RealPlan<T>>> m_real_plans;
 };

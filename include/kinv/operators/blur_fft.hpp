@@ -17,8 +17,11 @@ namespace kinv {
 /// order) or (H, W) (any channel count), and the filter, as Blur takes it, has shape
 /// (b, c, h, w) with b in {1, B}, c in {1, C}, or (h, w), with h <= H and w <= W. The filter's
 /// spectra are computed once, at construction. A_adjoint is the exact adjoint (a circular
-/// correlation). Concurrent calls on one object are serialised by a mutex (the work buffer is
-/// shared), so they are safe but do not overlap.
+/// correlation). The FFT plans and the work buffer belong to the execution space instance, not
+/// to the operator: every FFT blur on one instance (the N blurs of a stack on a rank) shares
+/// one set, so memory does not grow with N. Concurrent calls on blurs of one instance are
+/// serialised by a mutex, so they are safe but do not overlap; blurs on different instances
+/// (streams) run independently.
 template <class T>
 class BlurFFT : public LinearPhysics<T> {
  public:

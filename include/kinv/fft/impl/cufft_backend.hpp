@@ -1,4 +1,5 @@
-// cuFFT plans for the CUDA execution space, stream-ordered on the space's stream.
+// cuFFT plans for the CUDA execution space, stream-ordered on the space's stream, with their work
+// areas given by PlanCache.
 #pragma once
 
 #include <kinv/fft/fft.hpp>
@@ -6,6 +7,7 @@
 #include <cufft.h>
 
 #include <climits>
+#include <cstddef>
 #include <type_traits>
 
 namespace kinv {
@@ -20,6 +22,22 @@ inline void cufft_check(cufftResult r, const char* what, const Geometry& g) {
                 std::to_string(static_cast<int>(r)) + " for " + g.to_string());
 }
 
+// A plan without its own work area (PlanCache gives its plans one shared area, a Kokkos
+// allocation, so that it is counted and reused); `work` receives the bytes the plan needs.
+inline cufftHandle cufft_make_plan(int rank, int* n, int idist, int odist, cufftType type,
+                                   int batch, std::size_t& work, const Geometry& g) {
+  cufftHandle plan = 0;
+  cufft_check(cufftCreate(&plan), "cufftCreate", g);
+  cufftResult r = cufftSetAutoAllocation(plan, 0);
+  if (r == CUFFT_SUCCESS)
+    r = cufftMakePlanMany(plan, rank, n, nullptr, 1, idist, nullptr, 1, odist, type, batch, &work);
+  if (r != CUFFT_SUCCESS) {
+    cufftDestroy(plan);
+    cufft_check(r, "cufftMakePlanMany", g);
+  }
+  return plan;
+}
+
 }  // namespace impl
 
 template <class T>
@@ -28,6 +46,7 @@ struct Plan<T>::Impl {
   cufftHandle plan = 0;
   int sign = CUFFT_FORWARD;
   Geometry geometry;
+  std::size_t work = 0;
 
   Impl(const Geometry& g, Direction d, Kokkos::complex<T>*, Kokkos::complex<T>*) : geometry(g) {
     if (g.points() > INT_MAX || g.batch > INT_MAX)
@@ -38,11 +57,13 @@ struct Plan<T>::Impl {
       n[i] = static_cast<int>(g.extents[static_cast<std::size_t>(i)]);
     const int dist = static_cast<int>(g.points());
     sign = d == Direction::Forward ? CUFFT_FORWARD : CUFFT_INVERSE;
-    impl::cufft_check(cufftPlanMany(&plan, g.rank, n, nullptr, 1, dist, nullptr, 1, dist,
-                                    is_double ? CUFFT_Z2Z : CUFFT_C2C, static_cast<int>(g.batch)),
-                      "cufftPlanMany", g);
+    plan = impl::cufft_make_plan(g.rank, n, dist, dist, is_double ? CUFFT_Z2Z : CUFFT_C2C,
+                                 static_cast<int>(g.batch), work, g);
   }
   ~Impl() { cufftDestroy(plan); }
+  void set_work_area(void* area) {
+    impl::cufft_check(cufftSetWorkArea(plan, area), "cufftSetWorkArea", geometry);
+  }
   void execute(const ExecutionSpace& space, Kokkos::complex<T>* in, Kokkos::complex<T>* out) const {
     impl::cufft_check(cufftSetStream(plan, space.cuda_stream()), "cufftSetStream", geometry);
     if constexpr (is_double)
@@ -62,6 +83,7 @@ struct RealPlan<T>::Impl {
   cufftHandle plan = 0;
   Direction direction;
   Geometry geometry;
+  std::size_t work = 0;
 
   Impl(const Geometry& g, Direction d, T*, Kokkos::complex<T>*) : direction(d), geometry(g) {
     if (g.points() > INT_MAX || g.batch > INT_MAX)
@@ -74,11 +96,13 @@ struct RealPlan<T>::Impl {
     const bool forward = d == Direction::Forward;
     const auto type =
         forward ? (is_double ? CUFFT_D2Z : CUFFT_R2C) : (is_double ? CUFFT_Z2D : CUFFT_C2R);
-    impl::cufft_check(cufftPlanMany(&plan, g.rank, n, nullptr, 1, forward ? rdist : cdist, nullptr,
-                                    1, forward ? cdist : rdist, type, static_cast<int>(g.batch)),
-                      "cufftPlanMany (real)", g);
+    plan = impl::cufft_make_plan(g.rank, n, forward ? rdist : cdist, forward ? cdist : rdist, type,
+                                 static_cast<int>(g.batch), work, g);
   }
   ~Impl() { cufftDestroy(plan); }
+  void set_work_area(void* area) {
+    impl::cufft_check(cufftSetWorkArea(plan, area), "cufftSetWorkArea", geometry);
+  }
   void execute(const ExecutionSpace& space, T* real, Kokkos::complex<T>* spectrum) const {
     impl::cufft_check(cufftSetStream(plan, space.cuda_stream()), "cufftSetStream", geometry);
     const bool forward = direction == Direction::Forward;

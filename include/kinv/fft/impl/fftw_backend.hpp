@@ -151,6 +151,9 @@ struct Fftw<float> {
 
 template <class T>
 struct Plan<T>::Impl {
+  // FFTW needs no work area from the caller.
+  std::size_t work = 0;
+  void set_work_area(void*) {}
   using F = impl::Fftw<T>;
   typename F::plan plan = nullptr;
 
@@ -203,6 +206,9 @@ struct Plan<T>::Impl {
 
 template <class T>
 struct RealPlan<T>::Impl {
+  // FFTW needs no work area from the caller.
+  std::size_t work = 0;
+  void set_work_area(void*) {}
   using F = impl::Fftw<T>;
   using R = typename F::real;
   using C = typename F::complex;

@@ -6,6 +6,7 @@
 #include <hipfft/hipfft.h>
 
 #include <climits>
+#include <cstddef>
 #include <type_traits>
 
 namespace kinv {
@@ -24,6 +25,9 @@ inline void hipfft_check(hipfftResult r, const char* what, const Geometry& g) {
 
 template <class T>
 struct Plan<T>::Impl {
+  // hipFFT plans keep their own work areas (auto allocation).
+  std::size_t work = 0;
+  void set_work_area(void*) {}
   static constexpr bool is_double = std::is_same<T, double>::value;
   hipfftHandle plan = nullptr;
   int sign = HIPFFT_FORWARD;
@@ -59,6 +63,9 @@ struct Plan<T>::Impl {
 
 template <class T>
 struct RealPlan<T>::Impl {
+  // hipFFT plans keep their own work areas (auto allocation).
+  std::size_t work = 0;
+  void set_work_area(void*) {}
   static constexpr bool is_double = std::is_same<T, double>::value;
   hipfftHandle plan = nullptr;
   Direction direction;

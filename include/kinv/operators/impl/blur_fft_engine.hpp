@@ -5,10 +5,30 @@
 #include <kinv/fft/fft.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 namespace kinv {
 namespace impl {
+
+/// What FFT convolutions on one execution space instance share: the plans, the complex work
+/// buffer and the real scratch buffer. Work on one instance runs in order, so every engine
+/// (every blur of a stack) on it can use the same buffers: a rank holding N FFT blurs keeps
+/// one work buffer and one set of plans (each cuFFT plan has its own work area), not N. The
+/// buffers grow to the largest batch asked for and are kept. Engines hold the workspace through
+/// a shared_ptr; it goes when the last of them does.
+template <class T>
+struct FFTWorkspace {
+  explicit FFTWorkspace(const ExecutionSpace& s) : space(s) {}
+  /// The workspace of `space`'s instance (made on first use, shared while anyone holds it).
+  static std::shared_ptr<FFTWorkspace> of(const ExecutionSpace& space);
+
+  const ExecutionSpace space;
+  std::mutex mutex;  // host threads calling engines on the same instance take turns
+  fft::PlanCache<T> plans;
+  fft::ComplexView<T> work;           // half spectra of the input planes
+  Kokkos::View<T*, MemorySpace> sum;  // real scratch (accumulation, misaligned tensors)
+};
 
 /// A circular convolution y = k * x (or its adjoint, a circular correlation) through FFTs, for
 /// x of shape (B, C, H, W) and a filter of shape (b, c, h, w), b in {1, B}, c in {1, C}. Taps
@@ -17,10 +37,12 @@ namespace impl {
 /// Real-to-complex transforms read the input planes where they are and write half spectra
 /// (H (W / 2 + 1) values per plane) to a work buffer; one pass multiplies them by the filter's
 /// half spectra (1 / (H W) folded in); complex-to-real transforms write the result planes
-/// straight to the output (to a real scratch buffer first when accumulating). The buffers are
-/// kept while the batch fits, so a steady state allocates nothing.
+/// straight to the output (to a real scratch buffer first when accumulating). The engine owns
+/// only the filter's spectra; plans and buffers are its instance's FFTWorkspace, kept while the
+/// batch fits, so a steady state allocates nothing.
 ///
-/// apply() holds a mutex: concurrent calls on one engine are serialised, not raced.
+/// apply() holds the engine's mutex, then the workspace's: concurrent calls on one engine, or on
+/// engines of one instance, are serialised, not raced.
 template <class T>
 class BlurFFTEngine {
  public:
@@ -33,18 +55,19 @@ class BlurFFTEngine {
              const Tensor<T>& in, const Tensor<T>& out, bool adjoint, bool accumulate);
 
  private:
-  void prepare_locked(const ExecutionSpace& space, const Tensor<T>& filter, std::int64_t H,
-                      std::int64_t W);
+  void prepare_locked(FFTWorkspace<T>& ws, const Tensor<T>& filter, std::int64_t H, std::int64_t W);
+  /// The workspace of `space`'s instance (looked up again when the instance changes).
+  FFTWorkspace<T>& workspace(const ExecutionSpace& space);
 
   std::mutex m_mutex;
   std::int64_t m_H = -1, m_W = -1;
   // Half spectra of the (b, c) filter planes, scaled by 1 / (H W): b * c grids of H (W / 2 + 1).
   fft::ComplexView<T> m_spectra;
-  fft::ComplexView<T> m_work;           // half spectra of the input planes
-  Kokkos::View<T*, MemorySpace> m_sum;  // the result before it is added (accumulate only)
-  fft::PlanCache<T> m_plans;
+  std::shared_ptr<FFTWorkspace<T>> m_workspace;
 };
 
+extern template struct FFTWorkspace<float>;
+extern template struct FFTWorkspace<double>;
 extern template class BlurFFTEngine<float>;
 extern template class BlurFFTEngine<double>;
 
