@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -201,6 +202,54 @@ void run_forward(const std::string& label, const ExecutionSpace& space, const Te
   }
 }
 
+}  // namespace
+
+namespace impl {
+
+template <class T, bool Accumulate>
+void run_point_adjoint(const std::string& label, const ExecutionSpace& space, const Tensor<T>& y,
+                       const Tensor<T>& k, const Tensor<T>& x, const BlurGeometry& g) {
+  const std::int64_t n = x.size();
+  const bool two = g.sh == 2 && g.sw == 2;
+  if (n <= std::numeric_limits<int>::max()) {
+    using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int>>;
+    const Policy policy(space, 0, static_cast<int>(n));
+    if (two)
+      Kokkos::parallel_for(
+          label, policy,
+          PointAdjointElements<T, Accumulate, int, 2>(y.view(), k.view(), x.view(), g));
+    else
+      Kokkos::parallel_for(
+          label, policy,
+          PointAdjointElements<T, Accumulate, int, 0>(y.view(), k.view(), x.view(), g));
+  } else {
+    using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
+    const Policy policy(space, 0, n);
+    Kokkos::parallel_for(
+        label, policy,
+        PointAdjointElements<T, Accumulate, std::int64_t, 0>(y.view(), k.view(), x.view(), g));
+  }
+}
+
+template void run_point_adjoint<float, false>(const std::string&, const ExecutionSpace&,
+                                              const Tensor<float>&, const Tensor<float>&,
+                                              const Tensor<float>&, const BlurGeometry&);
+template void run_point_adjoint<float, true>(const std::string&, const ExecutionSpace&,
+                                             const Tensor<float>&, const Tensor<float>&,
+                                             const Tensor<float>&, const BlurGeometry&);
+template void run_point_adjoint<double, false>(const std::string&, const ExecutionSpace&,
+                                               const Tensor<double>&, const Tensor<double>&,
+                                               const Tensor<double>&, const BlurGeometry&);
+template void run_point_adjoint<double, true>(const std::string&, const ExecutionSpace&,
+                                              const Tensor<double>&, const Tensor<double>&,
+                                              const Tensor<double>&, const BlurGeometry&);
+
+}  // namespace impl
+
+namespace {
+
+using impl::run_point_adjoint;
+
 template <class T, Padding P>
 void run_adjoint(const std::string& label, const ExecutionSpace& space, const Tensor<T>& y,
                  const Tensor<T>& k, const Tensor<T>& x, const impl::BlurGeometry& g,
@@ -245,6 +294,13 @@ void run_adjoint(const std::string& label, const ExecutionSpace& space, const Te
       Kokkos::parallel_for(
           label, policy,
           impl::BlurAdjointStridedRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}});
+    return;
+  }
+  if (g.kh == 1 && g.kw == 1 && (g.sh > 1 || g.sw > 1)) {
+    if (accumulate)
+      run_point_adjoint<T, true>(label, space, y, k, x, g);
+    else
+      run_point_adjoint<T, false>(label, space, y, k, x, g);
     return;
   }
   const auto policy = impl::range(space, x.size());

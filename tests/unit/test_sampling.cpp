@@ -234,7 +234,8 @@ void element_kernels(const Tensor<T>& x, const Tensor<T>& k, const Tensor<T>& y,
 // Strided convolutions (the kernels of Downsampling, row kernels on host backends) give the
 // bits of the per-element kernels, for A and for A^T set and accumulated, on odd sizes, borders
 // in every mode, unequal strides and per-channel and per-batch filters; (1, 3, 9, 10) gives an
-// odd number of output rows (the host 1x1 forward kernel takes rows in pairs).
+// odd number of output rows (the host 1x1 forward kernel takes rows in pairs). The 1x1 adjoint
+// kernel of GPUs runs here too.
 TYPED_TEST(SamplingTest, StridedKernelsMatchElementKernels) {
   using T = TypeParam;
   std::uint64_t seed = 500;
@@ -278,6 +279,16 @@ TYPED_TEST(SamplingTest, StridedKernelsMatchElementKernels) {
             }
             ASSERT_TRUE(test::bitwise_equal(y, y_ref));
             ASSERT_TRUE(test::bitwise_equal(xa, xa_ref));
+            if (ks[2] == 1 && ks[3] == 1) {
+              // The 1x1 adjoint that GPUs run, here on the host: the same bits.
+              Tensor<T> xp = clone(x0);
+              if (accumulate)
+                impl::run_point_adjoint<T, true>("test::point", ExecutionSpace(), v, k, xp, g);
+              else
+                impl::run_point_adjoint<T, false>("test::point", ExecutionSpace(), v, k, xp, g);
+              Kokkos::fence();
+              ASSERT_TRUE(test::bitwise_equal(xp, xa_ref));
+            }
           }
 }
 
