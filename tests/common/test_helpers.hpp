@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -84,6 +85,19 @@ double max_abs_diff(const Tensor<T>& a, const Tensor<T>& b) {
   for (std::size_t i = 0; i < va.size(); ++i)
     m = std::max(m, std::fabs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
   return m;
+}
+
+/// max |a_i - b_i| / max |b_i|, in units of T's epsilon.
+template <class T>
+double relative_diff_in_eps(const Tensor<T>& a, const Tensor<T>& b) {
+  const auto va = to_vector(a), vb = to_vector(b);
+  EXPECT_EQ(va.size(), vb.size());
+  double diff = 0, scale = std::numeric_limits<double>::min();
+  for (std::size_t i = 0; i < va.size() && i < vb.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
+    scale = std::max(scale, std::fabs(static_cast<double>(vb[i])));
+  }
+  return diff / scale / std::numeric_limits<T>::epsilon();
 }
 
 /// Whether a and b hold the same bits (and shapes).

@@ -342,19 +342,6 @@ TYPED_TEST(BlurTest, FFTAlgorithmMatchesDeepinvDefinition) {
       check_against_reference<T>(cs, Padding::Circular, fs, seed += 10, BlurAlgorithm::FFT);
 }
 
-// max |a - b| / max(|b|), in units of T's epsilon.
-template <class T>
-double relative_diff_in_eps(const Tensor<T>& a, const Tensor<T>& b) {
-  const auto va = to_vector(a), vb = to_vector(b);
-  EXPECT_EQ(va.size(), vb.size());
-  double diff = 0, scale = std::numeric_limits<double>::min();
-  for (std::size_t i = 0; i < va.size() && i < vb.size(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
-    scale = std::max(scale, std::fabs(static_cast<double>(vb[i])));
-  }
-  return diff / scale / std::numeric_limits<T>::epsilon();
-}
-
 // The FFT path against the direct kernels: odd and even filters, filters broadcast or not
 // (so with and without two planes per complex transform, an odd plane count included), a
 // filter wider than the image (its taps fold), A, A_adjoint, A_adjoint_add and the dot test.
@@ -375,13 +362,13 @@ TYPED_TEST(BlurTest, FFTEqualsDirect) {
       const Tensor<T> x = test::random_tensor<T>(cs.image, seed + 1);
       const Tensor<T> y = test::random_tensor<T>(cs.image, seed + 2);
       // FFT rounding grows like log(H W); 64 eps of the largest value leaves room for that.
-      EXPECT_LT(relative_diff_in_eps(fft.A(x), direct.A(x)), 64.0);
-      EXPECT_LT(relative_diff_in_eps(fft.A_adjoint(y), direct.A_adjoint(y)), 64.0);
+      EXPECT_LT(test::relative_diff_in_eps(fft.A(x), direct.A(x)), 64.0);
+      EXPECT_LT(test::relative_diff_in_eps(fft.A_adjoint(y), direct.A_adjoint(y)), 64.0);
       const Tensor<T> acc = clone(x);
       fft.A_adjoint_add(y, acc);
       const Tensor<T> expected = clone(x);
       direct.A_adjoint_add(y, expected);
-      EXPECT_LT(relative_diff_in_eps(acc, expected), 64.0);
+      EXPECT_LT(test::relative_diff_in_eps(acc, expected), 64.0);
       EXPECT_LT(test::adjoint_mismatch_ulps(fft, cs.image, seed + 3), 16.0);
     }
 }
@@ -445,7 +432,7 @@ TYPED_TEST(BlurTest, FFTPathReusesItsWorkspace) {
     Kokkos::fence();
     Kokkos::Tools::Experimental::set_allocate_data_callback(nullptr);
     EXPECT_EQ(g_allocations, 0);
-    EXPECT_LT(relative_diff_in_eps(y, direct.A(x)), 64.0);
+    EXPECT_LT(test::relative_diff_in_eps(y, direct.A(x)), 64.0);
   }
 }
 

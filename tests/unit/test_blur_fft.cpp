@@ -107,19 +107,6 @@ TYPED_TEST(BlurFFTTest, TensorsAtOddOffsetsGiveTheSameResults) {
   EXPECT_TRUE(test::bitwise_equal(acc, expected));
 }
 
-// max |a - b| / max |b|, in units of T's epsilon.
-template <class T>
-double relative_diff_in_eps(const Tensor<T>& a, const Tensor<T>& b) {
-  const auto va = to_vector(a), vb = to_vector(b);
-  EXPECT_EQ(va.size(), vb.size());
-  double diff = 0, scale = std::numeric_limits<double>::min();
-  for (std::size_t i = 0; i < va.size() && i < vb.size(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(va[i]) - static_cast<double>(vb[i])));
-    scale = std::max(scale, std::fabs(static_cast<double>(vb[i])));
-  }
-  return diff / scale / std::numeric_limits<T>::epsilon();
-}
-
 // Bytes of Kokkos allocations labelled "kinv::BlurFFT::work", and the number of FFT work areas
 // (cuFFT plans' own scratch; FFTW needs none).
 std::int64_t g_work_bytes = 0, g_work_areas = 0;
@@ -164,13 +151,15 @@ TYPED_TEST(BlurFFTTest, BlursOnOneInstanceShareTheirBuffers) {
   const auto yl = other.A(xl);
   for (std::size_t i = 0; i < ops.size(); ++i) {
     SCOPED_TRACE(i);
-    EXPECT_LT(relative_diff_in_eps(ops[i]->A(x), direct[i]->A(x)), 64.0);
+    EXPECT_LT(test::relative_diff_in_eps(ops[i]->A(x), direct[i]->A(x)), 64.0);
     EXPECT_TRUE(test::bitwise_equal(ops[i]->A(x), y[i]));
-    EXPECT_LT(relative_diff_in_eps(ops[i]->A_adjoint(y[i]), direct[i]->A_adjoint(y[i])), 64.0);
+    EXPECT_LT(test::relative_diff_in_eps(ops[i]->A_adjoint(y[i]), direct[i]->A_adjoint(y[i])),
+              64.0);
   }
   EXPECT_TRUE(test::bitwise_equal(other.A(xl), yl));
-  EXPECT_LT(relative_diff_in_eps(yl, Blur<T>(k, Padding::Circular, BlurAlgorithm::Direct).A(xl)),
-            64.0);
+  EXPECT_LT(
+      test::relative_diff_in_eps(yl, Blur<T>(k, Padding::Circular, BlurAlgorithm::Direct).A(xl)),
+      64.0);
 }
 
 TYPED_TEST(BlurFFTTest, BadInput) {
