@@ -276,12 +276,14 @@ void register_all(int P) {
     const std::pair<const char*, Raw> raws[] = {{"raw_allgatherv", Raw::Allgatherv},
                                                 {"raw_bcast_loop", Raw::BcastLoop},
                                                 {"raw_allreduce", Raw::Allreduce}};
-    for (const auto& [name, kind] : raws)
-      benchmark::RegisterBenchmark(("comm/" + std::string(name) + b + ranks).c_str(),
+    for (const auto& raw : raws) {
+      const Raw kind = raw.second;
+      benchmark::RegisterBenchmark(("comm/" + std::string(raw.first) + b + ranks).c_str(),
                                    [=](benchmark::State& st) { BM_Raw(st, kind, bytes); })
           ->Iterations(1)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
+    }
   }
 }
 

@@ -468,10 +468,13 @@ TEST(Api, DistributePicksTheDistributedTypeFromTheArgument) {
   using FromNonlinear = decltype(distribute(std::vector<std::unique_ptr<Physics<T>>>{}, ctx));
   using FromStack = decltype(distribute(StackedLinearPhysics<T>{}, ctx));
   auto linear_factory = [](std::int64_t) { return std::make_unique<Denoising<T>>(); };
-  auto processor = [](const Tensor<T>& in) { return clone(in); };
+  // A callable type (a lambda would be a variable that only its type uses).
+  struct Processor {
+    Tensor<T> operator()(const Tensor<T>& in) const { return clone(in); }
+  };
   using FromLinearFactory = decltype(distribute<T>(linear_factory, ctx));
   using FromFidelity = decltype(distribute(std::make_shared<L1<T>>(), ctx));
-  using FromProcessor = decltype(distribute<T>(processor, ctx));
+  using FromProcessor = decltype(distribute<T>(Processor{}, ctx));
   static_assert(std::is_same_v<FromList, std::unique_ptr<DistributedStackedLinearPhysics<T>>>);
   static_assert(std::is_same_v<FromNonlinear, std::unique_ptr<DistributedStackedPhysics<T>>>);
   static_assert(std::is_same_v<FromStack, std::unique_ptr<DistributedStackedLinearPhysics<T>>>);

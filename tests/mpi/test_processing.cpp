@@ -390,9 +390,11 @@ TEST(ProcessingErrors, InvalidOptionsFailOnEveryRank) {
          o.tiling.overlap = {1, 1, 1};
        })},
   };
-  for (const auto& [what, o] : at_construction)
+  for (const auto& c : at_construction) {
+    const ProcessingOptions<T>& o = c.second;
     expect_on_every_rank<ValueError>(
-        checks, [&] { DistributedProcessing<T> f(ctx, id, o); }, what);
+        checks, [&] { DistributedProcessing<T> f(ctx, id, o); }, c.first);
+  }
   // Found at the first call (they depend on the signal's shape).
   const std::pair<const char*, ProcessingOptions<T>> at_call[] = {
       {"patch > extent", with([](auto& o) { o.tiling.patch_size = {17}; })},
@@ -408,7 +410,9 @@ TEST(ProcessingErrors, InvalidOptionsFailOnEveryRank) {
          o.tiling.patch_size = {8, 8, 8};
        })},
   };
-  for (const auto& [what, o] : at_call)
+  for (const auto& c : at_call) {
+    const char* what = c.first;
+    const ProcessingOptions<T>& o = c.second;
     for (bool gather : {true, false})
       checks.no_throw(
           [&] {
@@ -419,6 +423,7 @@ TEST(ProcessingErrors, InvalidOptionsFailOnEveryRank) {
             // The object still works afterwards with a shape it can tile... or fails alike.
           },
           what);
+  }
   // A tiled extent of 0: no tiles.
   checks.no_throw(
       [&] {

@@ -614,14 +614,15 @@ struct TomographyAdjointBands {
   TomographyGeometry<T> g;
   std::int64_t band_rows = 1;  // h
 
-  static std::int64_t bands(std::int64_t width, std::int64_t rows) {
+  KOKKOS_INLINE_FUNCTION static std::int64_t bands(std::int64_t width, std::int64_t rows) {
     return (width + rows - 1) / rows;
   }
   /// Work items for `images` = B C images.
-  static std::int64_t work_items(std::int64_t images, std::int64_t width, std::int64_t rows) {
+  KOKKOS_INLINE_FUNCTION static std::int64_t work_items(std::int64_t images, std::int64_t width,
+                                                        std::int64_t rows) {
     return images * bands(width, rows);
   }
-  static std::int64_t slice_size(std::int64_t width, std::int64_t rows) {
+  KOKKOS_INLINE_FUNCTION static std::int64_t slice_size(std::int64_t width, std::int64_t rows) {
     return (rows + 2) * (width + 2);
   }
 
