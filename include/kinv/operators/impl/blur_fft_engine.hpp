@@ -14,7 +14,7 @@ namespace impl {
 /// What FFT convolutions on one execution space instance share: the plans, the complex work
 /// buffer and the real scratch buffer. Work on one instance runs in order, so every engine
 /// (every blur of a stack) on it can use the same buffers: a rank holding N FFT blurs keeps
-/// one work buffer and one set of plans (each cuFFT plan has its own work area), not N. The
+/// one work buffer and one set of plans (with one cuFFT work area between them), not N. The
 /// buffers grow to the largest batch asked for and are kept. Engines hold the workspace through
 /// a shared_ptr; it goes when the last of them does.
 template <class T>
