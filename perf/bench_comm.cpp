@@ -243,46 +243,38 @@ void BM_PairedGather(benchmark::State& state, kinv::GatherStrategy strategy, std
   }
 }
 
+// One benchmark named comm/<name>/<bytes>/ranks:<P>: a single timed iteration (the benchmark
+// times its calls itself), in microseconds.
+template <class F>
+void add(const std::string& name, F f) {
+  benchmark::RegisterBenchmark(("comm/" + name).c_str(), f)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
 void register_all(int P) {
   const std::string ranks = "/ranks:" + std::to_string(P);
   for (std::int64_t bytes = 4096; bytes <= (std::int64_t(64) << 20); bytes *= 4) {
-    const std::string b = "/" + std::to_string(bytes);
+    const std::string b = "/" + std::to_string(bytes) + ranks;
     for (auto s : {kinv::GatherStrategy::Naive, kinv::GatherStrategy::Concatenated,
                    kinv::GatherStrategy::Broadcast})
-      benchmark::RegisterBenchmark(("comm/" + kinv::to_string(s) + b + ranks).c_str(),
-                                   [=](benchmark::State& st) { BM_Strategy(st, s, false, bytes); })
-          ->Iterations(1)
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
+      add(kinv::to_string(s) + b, [=](benchmark::State& st) { BM_Strategy(st, s, false, bytes); });
     for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
-      benchmark::RegisterBenchmark(("comm/engine_" + kinv::to_string(s) + b + ranks).c_str(),
-                                   [=](benchmark::State& st) { BM_Engine(st, s, bytes); })
-          ->Iterations(1)
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("comm/reduce" + b + ranks).c_str(),
-                                 [=](benchmark::State& st) {
-                                   BM_Strategy(st, kinv::GatherStrategy::Concatenated, true, bytes);
-                                 })
-        ->Iterations(1)
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+      add("engine_" + kinv::to_string(s) + b,
+          [=](benchmark::State& st) { BM_Engine(st, s, bytes); });
+    add("reduce" + b, [=](benchmark::State& st) {
+      BM_Strategy(st, kinv::GatherStrategy::Concatenated, true, bytes);
+    });
     for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
-      benchmark::RegisterBenchmark(("comm/paired_" + kinv::to_string(s) + b + ranks).c_str(),
-                                   [=](benchmark::State& st) { BM_PairedGather(st, s, bytes); })
-          ->Iterations(1)
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
+      add("paired_" + kinv::to_string(s) + b,
+          [=](benchmark::State& st) { BM_PairedGather(st, s, bytes); });
     const std::pair<const char*, Raw> raws[] = {{"raw_allgatherv", Raw::Allgatherv},
                                                 {"raw_bcast_loop", Raw::BcastLoop},
                                                 {"raw_allreduce", Raw::Allreduce}};
     for (const auto& raw : raws) {
       const Raw kind = raw.second;
-      benchmark::RegisterBenchmark(("comm/" + std::string(raw.first) + b + ranks).c_str(),
-                                   [=](benchmark::State& st) { BM_Raw(st, kind, bytes); })
-          ->Iterations(1)
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
+      add(std::string(raw.first) + b, [=](benchmark::State& st) { BM_Raw(st, kind, bytes); });
     }
   }
 }
