@@ -2,9 +2,11 @@
 #include <kinv/operators/impl/blur_fft_functors.hpp>
 #include <kinv/operators/impl/pointwise_functors.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace kinv {
@@ -63,12 +65,26 @@ void BlurFFTEngine<T>::prepare_locked(FFTWorkspace<T>& ws, const Tensor<T>& filt
   Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", range(space, g.size()),
                        BlurFFTEmbedFilter<T>{filter.view(), embedded, H, W, f[2], f[3],
                                              static_cast<T>(1.0 / double(P))});
-  m_spectra =
-      fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"),
-                          static_cast<std::size_t>(g.half_points() * g.batch));
-  // Through the workspace's plans: when the filter has as many planes as the images (the usual
-  // case), apply() finds this plan there instead of planning it again.
-  ws.plans.transform_real(space, embedded.data(), m_spectra.data(), g, fft::Direction::Forward);
+  std::int64_t not_even = 0;
+  Kokkos::parallel_reduce("kinv::BlurFFT::filter_symmetry", range(space, g.size()),
+                          BlurFFTNotEven<T>{embedded, H, W}, not_even);
+  const auto half_values = static_cast<std::size_t>(g.half_points() * g.batch);
+  fft::ComplexView<T> spectra(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::spectra"), half_values);
+  // Through the workspace's plans: apply() finds this plan there when its chunks have as many
+  // planes as the filter.
+  ws.plans.transform_real(space, embedded.data(), spectra.data(), g, fft::Direction::Forward);
+  if (not_even == 0) {
+    m_real_spectra = Kokkos::View<T*, MemorySpace>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::real_spectra"),
+        half_values);
+    Kokkos::parallel_for("kinv::BlurFFT::filter_spectra", range(space, std::int64_t(half_values)),
+                         BlurFFTRealPart<T>{spectra, m_real_spectra});
+    m_spectra = fft::ComplexView<T>();
+  } else {
+    m_spectra = spectra;
+    m_real_spectra = Kokkos::View<T*, MemorySpace>();
+  }
   space.fence();
   m_H = H;
   m_W = W;
@@ -98,47 +114,58 @@ void BlurFFTEngine<T>::apply(const char* label, const ExecutionSpace& space,
   std::lock_guard<std::mutex> ws_lock(ws.mutex);
   const std::int64_t H = in.extent(2), W = in.extent(3);
   if (H != m_H || W != m_W) prepare_locked(ws, filter, H, W);
-  const std::int64_t n = in.size(), planes = n / (H * W);
-  const fft::Geometry g = fft::Geometry::make(Shape{H, W}, planes);
-  const std::int64_t half = g.half_points();
-  if (static_cast<std::int64_t>(ws.work.size()) < planes * half)
+  const std::int64_t P = H * W, planes = in.size() / P;
+  const std::int64_t half = fft::Geometry::make(Shape{H, W}, 1).half_points();
+  const std::int64_t chunk = std::min(planes, std::max<std::int64_t>(1, kWorkPoints / half));
+  if (static_cast<std::int64_t>(ws.work.size()) < chunk * half)
     ws.work =
         fft::ComplexView<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::work"),
-                            static_cast<std::size_t>(planes * half));
+                            static_cast<std::size_t>(chunk * half));
   auto scratch = [&] {
-    if (static_cast<std::int64_t>(ws.sum.size()) < n)
+    if (static_cast<std::int64_t>(ws.sum.size()) < chunk * P)
       ws.sum = Kokkos::View<T*, MemorySpace>(
           Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::BlurFFT::sum"),
-          static_cast<std::size_t>(n));
+          static_cast<std::size_t>(chunk * P));
     return ws.sum;
   };
-  T* source = in.data();
-  if (!complex_aligned(source)) {
-    const auto s = scratch();
-    Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{in.view(), s});
-    source = s.data();
-  }
-  ws.plans.transform_real(space, source, ws.work.data(), g, fft::Direction::Forward);
-
   const std::int64_t runs = (half + kProductRun - 1) / kProductRun;
-  const BlurFFTProduct<T> product{
-      ws.work,          m_spectra,       half, kProductRun, runs, in.extent(1),
-      filter.extent(0), filter.extent(1)};
-  if (adjoint)
-    Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, true>{product});
-  else
-    Kokkos::parallel_for(label, range(space, planes * runs), BlurFFTMultiply<T, false>{product});
+  for (std::int64_t q0 = 0; q0 < planes; q0 += chunk) {
+    const std::int64_t m = std::min(chunk, planes - q0), n = m * P;
+    const auto part =
+        std::make_pair(static_cast<std::size_t>(q0 * P), static_cast<std::size_t>(q0 * P + n));
+    const fft::Geometry g = fft::Geometry::make(Shape{H, W}, m);
+    T* source = in.data() + q0 * P;
+    if (!complex_aligned(source)) {
+      const auto s = scratch();
+      Kokkos::parallel_for(label, range(space, n),
+                           IdentityCopy<T, false>{Kokkos::subview(in.view(), part), s});
+      source = s.data();
+    }
+    ws.plans.transform_real(space, source, ws.work.data(), g, fft::Direction::Forward);
 
-  if (!accumulate && complex_aligned(out.data())) {
-    ws.plans.transform_real(space, out.data(), ws.work.data(), g, fft::Direction::Inverse);
-    return;
+    const BlurFFTProduct<T> product{
+        ws.work,      m_spectra,        m_real_spectra,  half, kProductRun, runs, q0,
+        in.extent(1), filter.extent(0), filter.extent(1)};
+    if (m_real_spectra.size() > 0)
+      Kokkos::parallel_for(label, range(space, m * runs), BlurFFTMultiplyReal<T>{product});
+    else if (adjoint)
+      Kokkos::parallel_for(label, range(space, m * runs), BlurFFTMultiply<T, true>{product});
+    else
+      Kokkos::parallel_for(label, range(space, m * runs), BlurFFTMultiply<T, false>{product});
+
+    T* const target = out.data() + q0 * P;
+    if (!accumulate && complex_aligned(target)) {
+      ws.plans.transform_real(space, target, ws.work.data(), g, fft::Direction::Inverse);
+      continue;
+    }
+    const auto s = scratch();
+    ws.plans.transform_real(space, s.data(), ws.work.data(), g, fft::Direction::Inverse);
+    const Kokkos::View<T*, MemorySpace> dst = Kokkos::subview(out.view(), part);
+    if (accumulate)
+      Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, true>{s, dst});
+    else
+      Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{s, dst});
   }
-  const auto s = scratch();
-  ws.plans.transform_real(space, s.data(), ws.work.data(), g, fft::Direction::Inverse);
-  if (accumulate)
-    Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, true>{s, out.view()});
-  else
-    Kokkos::parallel_for(label, range(space, n), IdentityCopy<T, false>{s, out.view()});
 }
 
 template struct FFTWorkspace<float>;

@@ -37,15 +37,22 @@ struct FFTWorkspace {
 /// Real-to-complex transforms read the input planes where they are and write half spectra
 /// (H (W / 2 + 1) values per plane) to a work buffer; one pass multiplies them by the filter's
 /// half spectra (1 / (H W) folded in); complex-to-real transforms write the result planes
-/// straight to the output (to a real scratch buffer first when accumulating). The engine owns
-/// only the filter's spectra; plans and buffers are its instance's FFTWorkspace, kept while the
-/// batch fits, so a steady state allocates nothing.
+/// straight to the output (to a real scratch buffer first when accumulating). Planes go through
+/// in chunks of at most kWorkPoints spectrum values (one plane when a plane has more), so the
+/// work buffer of large images holds one plane, not the batch. The engine owns only the
+/// filter's spectra: real ones (half the memory, and a cheaper product) when every filter plane
+/// is even on the grid, as centred symmetric filters (Gaussians) are. Plans and buffers are its
+/// instance's FFTWorkspace, kept while the chunk fits, so a steady state allocates nothing.
 ///
 /// apply() holds the engine's mutex, then the workspace's: concurrent calls on one engine, or on
 /// engines of one instance, are serialised, not raced.
 template <class T>
 class BlurFFTEngine {
  public:
+  /// Spectrum values per chunk of planes (128 Ki: 1 MiB of complex floats); a plane with more
+  /// goes alone.
+  static constexpr std::int64_t kWorkPoints = std::int64_t(1) << 17;
+
   /// Computes the filter's spectra for (H, W) grids (on `space`, fenced).
   void prepare(const ExecutionSpace& space, const Tensor<T>& filter, std::int64_t H,
                std::int64_t W);
@@ -61,8 +68,10 @@ class BlurFFTEngine {
 
   std::mutex m_mutex;
   std::int64_t m_H = -1, m_W = -1;
-  // Half spectra of the (b, c) filter planes, scaled by 1 / (H W): b * c grids of H (W / 2 + 1).
+  // Half spectra of the (b, c) filter planes, scaled by 1 / (H W): b * c grids of H (W / 2 + 1),
+  // complex (m_spectra) or, when every plane is even, real (m_real_spectra; m_spectra empty).
   fft::ComplexView<T> m_spectra;
+  Kokkos::View<T*, MemorySpace> m_real_spectra;
   std::shared_ptr<FFTWorkspace<T>> m_workspace;
 };
 
