@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #ifndef KINV_BENCH_COMMIT
@@ -88,6 +89,10 @@ inline void add_context(const std::string& implementation, double triad_gbps, in
   benchmark::AddCustomContext("concurrency", std::to_string(ExecutionSpace().concurrency()));
   if (triad_gbps > 0) benchmark::AddCustomContext("triad_GBps", std::to_string(triad_gbps));
   benchmark::AddCustomContext("ranks", std::to_string(ranks));
+  // FFTW plans: estimated (the default, the same in every process) or measured (faster).
+  const char* planner = std::getenv("KINV_FFTW_PLANNER");
+  benchmark::AddCustomContext("fftw_planner",
+                              planner != nullptr && *planner != '\0' ? planner : "estimate");
 }
 
 /// Counts Kokkos allocations (every memory space) and tracks the bytes held and their high-water
