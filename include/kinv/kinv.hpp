@@ -5,6 +5,7 @@
 
 #include <kinv/core/compat.hpp>
 #include <kinv/core/error.hpp>
+#include <kinv/core/profiling.hpp>
 #include <kinv/core/rng.hpp>
 #include <kinv/core/shape.hpp>
 #include <kinv/core/tensor.hpp>

@@ -1,5 +1,6 @@
 // The MPI side of kinv::comm::Communicator (and a single-process stand-in without MPI).
 #include <kinv/comm/communicator.hpp>
+#include <kinv/core/profiling.hpp>
 
 #include <algorithm>
 #include <climits>
@@ -273,6 +274,7 @@ bool Requests::test() {
 }
 
 void Requests::wait() {
+  const ProfilingRegion region("kinv::mpi::wait");
 #if KINV_HAVE_MPI
   if (!m_impl->requests.empty()) {
     const int rc = MPI_Waitall(static_cast<int>(m_impl->requests.size()), m_impl->requests.data(),
@@ -333,6 +335,7 @@ void PersistentRequests::clear() noexcept {
 }
 
 void PersistentRequests::start_and_wait() {
+  const ProfilingRegion region("kinv::mpi::bcast_persistent");
 #if KINV_HAVE_MPI
   auto& r = m_impl->requests;
   if (r.empty()) return;
@@ -419,6 +422,7 @@ std::string Communicator::library_version() const {
 }
 
 void Communicator::barrier() const {
+  const ProfilingRegion region("kinv::mpi::barrier");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   check_mpi(MPI_Barrier(m_impl->comm), "MPI_Barrier");
@@ -441,6 +445,7 @@ template <class T>
 void Communicator::allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
                               const std::vector<std::int64_t>& counts,
                               const std::vector<std::int64_t>& displs) const {
+  const ProfilingRegion region("kinv::mpi::allgatherv");
   require_live(*m_impl);
   const int me = rank();
   if (static_cast<std::int64_t>(send.extent(0)) < counts.at(me))
@@ -472,6 +477,7 @@ void Communicator::allgatherv(const Buffer<T>& send, const Buffer<T>& recv,
 template <class T>
 void Communicator::allgatherv_in_place(const Buffer<T>& buf, const std::vector<int>& counts,
                                        const std::vector<int>& displs) const {
+  const ProfilingRegion region("kinv::mpi::allgatherv");
   require_live(*m_impl);
   const int me = rank();
   if (static_cast<std::int64_t>(buf.extent(0)) <
@@ -505,6 +511,7 @@ void Communicator::allgatherv_in_place(const Buffer<T>& buf, const std::vector<i
 
 template <class T>
 void Communicator::allreduce_sum(const Buffer<T>& buf) const {
+  const ProfilingRegion region("kinv::mpi::allreduce");
   require_live(*m_impl);
   static const std::string label = "kinv::comm::allreduce";
   compat::fence(label);
@@ -529,6 +536,7 @@ void Communicator::allreduce_sum(const Buffer<T>& buf) const {
 template <class T>
 void Communicator::ibcast(const Buffer<T>& buf, int root, Requests& requests,
                           const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const {
+  const ProfilingRegion region("kinv::mpi::ibcast");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Ibcast");
@@ -558,6 +566,7 @@ void Communicator::ibcast(const Buffer<T>& buf, int root, Requests& requests,
 template <class T>
 void Communicator::bcast(const Buffer<T>& buf, int root,
                          const Kokkos::View<T*, compat::HostPinnedSpace>& stage) const {
+  const ProfilingRegion region("kinv::mpi::bcast");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Bcast");
@@ -581,6 +590,7 @@ void Communicator::bcast(const Buffer<T>& buf, int root,
 }
 
 void Communicator::iallreduce_max(int* value, Requests& requests) const {
+  const ProfilingRegion region("kinv::mpi::iallreduce");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   MPI_Request req;
@@ -594,6 +604,7 @@ void Communicator::iallreduce_max(int* value, Requests& requests) const {
 }
 
 int Communicator::allreduce_max(int value) const {
+  const ProfilingRegion region("kinv::mpi::allreduce");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, m_impl->comm),
@@ -603,6 +614,7 @@ int Communicator::allreduce_max(int value) const {
 }
 
 int Communicator::allreduce_min(int value) const {
+  const ProfilingRegion region("kinv::mpi::allreduce");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MIN, m_impl->comm),
@@ -612,6 +624,7 @@ int Communicator::allreduce_min(int value) const {
 }
 
 std::vector<std::int64_t> Communicator::allgather(std::int64_t value) const {
+  const ProfilingRegion region("kinv::mpi::allgather");
   require_live(*m_impl);
   std::vector<std::int64_t> out(static_cast<std::size_t>(size()), value);
 #if KINV_HAVE_MPI
@@ -624,6 +637,7 @@ std::vector<std::int64_t> Communicator::allgather(std::int64_t value) const {
 void Communicator::allgatherv_host(const void* send, void* recv,
                                    const std::vector<std::int64_t>& counts,
                                    const std::vector<std::int64_t>& displs) const {
+  const ProfilingRegion region("kinv::mpi::allgatherv");
   require_live(*m_impl);
   const int me = rank();
 #if KINV_HAVE_MPI
@@ -640,6 +654,7 @@ void Communicator::allgatherv_host(const void* send, void* recv,
 
 std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
                                                  std::vector<std::int64_t>& offsets) const {
+  const ProfilingRegion region("kinv::mpi::allgatherv");
   const auto sizes = allgather(static_cast<std::int64_t>(send.size()));
   offsets.assign(sizes.size() + 1, 0);
   for (std::size_t r = 0; r < sizes.size(); ++r) offsets[r + 1] = offsets[r] + sizes[r];
@@ -660,6 +675,7 @@ std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
 std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
                                                  std::vector<std::int64_t>& offsets,
                                                  std::vector<std::int64_t>& sizes) const {
+  const ProfilingRegion region("kinv::mpi::allgatherv");
   require_live(*m_impl);
   const int P = size();
   const std::int64_t prefix = sizeof(std::int64_t);
@@ -709,6 +725,7 @@ std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
 }
 
 void Communicator::broadcast_bytes(std::vector<char>& bytes, int root) const {
+  const ProfilingRegion region("kinv::mpi::bcast");
   require_live(*m_impl);
 #if KINV_HAVE_MPI
   std::int64_t n = static_cast<std::int64_t>(bytes.size());
@@ -725,6 +742,7 @@ void Communicator::broadcast_bytes(std::vector<char>& bytes, int root) const {
 
 std::vector<std::vector<std::int64_t>> Communicator::agree(
     const Status& status, const std::vector<std::int64_t>& payload) const {
+  const ProfilingRegion region("kinv::mpi::agree");
   require_live(*m_impl);
   // Block: [ok, operator, kind bytes, what bytes, payload words] kind.. what.. payload..
   std::vector<std::int64_t> block = {

@@ -1,4 +1,5 @@
 #include <kinv/comm/gather.hpp>
+#include <kinv/core/profiling.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -225,6 +226,7 @@ template <class T>
 bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
                                    const LocalCompute<T>& compute, Status& status,
                                    TensorList<T>& out) {
+  const ProfilingRegion region("kinv::gather::concatenated");
   const int me = m_comm.rank();
   const int P = m_comm.size();
   const std::size_t j = pick_recv(L.total);
@@ -272,6 +274,7 @@ bool GatherEngine<T>::all_fine(const GatherLayout& L, const Buffer<T>& recv) {
 template <class T>
 bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const LocalCompute<T>& compute,
                                 Status& status, TensorList<T>& out) {
+  const ProfilingRegion region("kinv::gather::broadcast");
   const int me = m_comm.rank();
   const int P = m_comm.size();
   // Small gathers are transfers too short to hide behind kernels, where starting and completing
@@ -342,6 +345,7 @@ template <class T>
 bool GatherEngine<T>::small_broadcast(const GatherLayout& L, bool deviate,
                                       const LocalCompute<T>& compute, Status& status,
                                       TensorList<T>& out) {
+  const ProfilingRegion region("kinv::gather::broadcast_small");
   const int me = m_comm.rank();
   const int P = m_comm.size();
   if (m_small_of != L.id || L.id == 0) {
@@ -383,6 +387,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
                                      const std::vector<std::int64_t>& local,
                                      const std::vector<Shape>& shapes,
                                      const LocalCompute<T>& compute, Status status) {
+  const ProfilingRegion region("kinv::gather::naive");
   static_assert(records::value_alignment % sizeof(T) == 0, "values must be T-aligned");
   const int P = m_comm.size();
   const int me = m_comm.rank();
@@ -562,6 +567,7 @@ template <class T>
 bool GatherEngine<T>::allreduce(const Shape& shape, bool deviate,
                                 const std::function<bool(const Tensor<T>& out)>& contribute,
                                 Status& status, Tensor<T>& out) {
+  const ProfilingRegion region("kinv::reduce");
   const std::int64_t n = shape.size();
   const Buffer<T>& buf = pick(m_reduce, n + 1, "kinv::reduce");
   const Tensor<T> result(range(buf, 0, n), shape);

@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/distributed/context.hpp>
 
 #include <KokkosBlas1_scal.hpp>
@@ -94,6 +95,7 @@ void agree_on_size(const comm::Communicator& c, const char* method, std::int64_t
 
 template <class T>
 void DistributedContext::all_reduce(const Tensor<T>& t, Reduce op) const {
+  const ProfilingRegion region("kinv::DistributedContext::all_reduce");
   comm::Status status;
   comm::guarded(status, [&] {
     if (op != Reduce::Sum && op != Reduce::Mean)
@@ -107,6 +109,7 @@ void DistributedContext::all_reduce(const Tensor<T>& t, Reduce op) const {
 
 template <class T>
 void DistributedContext::broadcast(const Tensor<T>& t, int root) const {
+  const ProfilingRegion region("kinv::DistributedContext::broadcast");
   comm::Status status;
   comm::guarded(status, [&] {
     if (root < 0 || root >= size())

@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/distributed/data_fidelity.hpp>
 
 #include <KokkosBlas1_axpby.hpp>
@@ -95,6 +96,7 @@ template <class T>
 Tensor<T> DistributedDataFidelity<T>::fn(const Tensor<T>& x, const TensorList<T>& y,
                                          const DistributedStackedLinearPhysics<T>& physics,
                                          bool gather) const {
+  const ProfilingRegion region("kinv::DistributedDataFidelity::fn");
   using Method = typename DistributedStackedPhysics<T>::Method;
   comm::Status status;
   std::vector<Tensor<T>> local;
@@ -120,6 +122,7 @@ template <class T>
 Tensor<T> DistributedDataFidelity<T>::grad(const Tensor<T>& x, const TensorList<T>& y,
                                            const DistributedStackedLinearPhysics<T>& physics,
                                            bool gather) const {
+  const ProfilingRegion region("kinv::DistributedDataFidelity::grad");
   using Method = typename DistributedStackedPhysics<T>::Method;
   comm::Status status;
   std::vector<Tensor<T>> local;

@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/distributed/factory_args.hpp>
 
 #include <cstring>
@@ -97,6 +98,7 @@ std::string get_string(const std::vector<char>& in, std::size_t& at) {
 
 template <class T>
 void FactoryArgs<T>::broadcast_from_root(const comm::Communicator& comm) {
+  const ProfilingRegion region("kinv::FactoryArgs::broadcast_from_root");
   if (comm.size() == 1) return;
   std::vector<char> bytes;
   if (comm.rank() == 0) {

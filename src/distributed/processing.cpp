@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/distributed/processing.hpp>
 
 #include <algorithm>
@@ -142,6 +143,7 @@ TilePadding DistributedProcessing<T>::padding_used() const {
 
 template <class T>
 void DistributedProcessing<T>::prepare(const Shape& signal) {
+  const ProfilingRegion region("kinv::DistributedProcessing::prepare");
   if (m_prepared && signal == m_shape) return;
   m_prepared = false;
   m_strategy->prepare(signal);
@@ -216,6 +218,7 @@ Tensor<T> DistributedProcessing<T>::operator()(const Tensor<T>& x, bool gather) 
 
 template <class T>
 void DistributedProcessing<T>::operator()(const Tensor<T>& x, const Tensor<T>& out, bool gather) {
+  const ProfilingRegion region("kinv::DistributedProcessing::apply");
   check_alive();
   auto check_out = [&] {
     if (out.shape() != x.shape())

@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/distributed/stacked_physics.hpp>
 #include <kinv/optim/solvers.hpp>
 #include <kinv/optim/vector_ops.hpp>
@@ -122,12 +123,14 @@ void DistributedStackedPhysics<T>::restore_draws(const std::vector<std::uint64_t
 template <class T>
 TensorList<T> DistributedStackedPhysics<T>::A(const Tensor<T>& x, bool gather,
                                               Reduce reduce) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::A");
   return map(x, gather, reduce, false);
 }
 
 template <class T>
 TensorList<T> DistributedStackedPhysics<T>::forward(const Tensor<T>& x, bool gather,
                                                     Reduce reduce) {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::forward");
   return map(x, gather, reduce, true);
 }
 
@@ -385,6 +388,7 @@ std::vector<Tensor<T>> DistributedStackedPhysics<T>::local_slice(const char* met
 template <class T>
 Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint(const TensorList<T>& y, bool gather,
                                                         Reduce reduce) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::A_adjoint");
   comm::Status status;
   std::vector<Tensor<T>> local;
   std::vector<std::int64_t> key;
@@ -414,6 +418,7 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint(const TensorList<T>& y, 
 template <class T>
 Tensor<T> DistributedStackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const TensorList<T>& v,
                                                     bool gather, Reduce reduce) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::A_vjp");
   comm::Status status;
   std::vector<Tensor<T>> local;
   std::vector<std::int64_t> key;
@@ -440,6 +445,7 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const Te
 template <class T>
 Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, bool gather,
                                                           Reduce reduce) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::A_adjoint_A");
   std::vector<std::int64_t> key;
   put_shape(key, x.shape());
   auto local_shape = [&] {
@@ -460,6 +466,7 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, bo
 template <class T>
 TensorList<T> DistributedStackedLinearPhysics<T>::A_A_adjoint(const TensorList<T>& y,
                                                               bool gather) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::A_A_adjoint");
   const Tensor<T> x = A_adjoint(y, true, Reduce::Sum);
   return this->A(x, gather, Reduce::None);
 }
@@ -467,6 +474,7 @@ TensorList<T> DistributedStackedLinearPhysics<T>::A_A_adjoint(const TensorList<T
 template <class T>
 Tensor<T> DistributedStackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
                                                        const DistributedDaggerOptions& o) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::A_dagger");
   this->check_alive();
   if (o.local_only) {
     // Mean over operators of each operator's own pseudo-inverse: one reduction.
@@ -524,6 +532,7 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
 template <class T>
 T DistributedStackedLinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0,
                                                      const DistributedSqnormOptions& o) const {
+  const ProfilingRegion region("kinv::DistributedStackedPhysics::compute_sqnorm");
   this->check_alive();
   if (o.local_only) {
     // sum_i ||A_i||^2 >= ||A||^2: each operator's power method, then one reduction.

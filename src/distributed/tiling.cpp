@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/distributed/tiling.hpp>
 
 #include <algorithm>
@@ -526,6 +527,7 @@ void TilingStrategy<T>::prepare(const Shape& signal) {
 
 template <class T>
 void TilingStrategy<T>::extract(const Tensor<T>& x, std::int64_t k, const Tensor<T>& window) const {
+  const ProfilingRegion region("kinv::TilingStrategy::extract");
   check_prepared("extract");
   if (k < 0 || k >= m_geometry.num_tiles)
     throw ValueError("TilingStrategy::extract: tile " + std::to_string(k) + " out of range [0, " +
@@ -537,6 +539,7 @@ void TilingStrategy<T>::extract(const Tensor<T>& x, std::int64_t k, const Tensor
 template <class T>
 void TilingStrategy<T>::extract_batch(const Tensor<T>& x, const IndexView& tiles,
                                       const Tensor<T>& windows) const {
+  const ProfilingRegion region("kinv::TilingStrategy::extract");
   check_signal("extract_batch", x);
   const Shape ws = m_geometry.window;
   const auto n = static_cast<std::int64_t>(tiles.extent(0));
@@ -563,6 +566,7 @@ void TilingStrategy<T>::weights(std::int64_t k, const Tensor<T>& w) const {
 template <class T>
 void TilingStrategy<T>::blend(const Tensor<T>& windows, const IndexView& slots,
                               const Tensor<T>& out) const {
+  const ProfilingRegion region("kinv::TilingStrategy::blend");
   check_signal("blend", out);
   if (static_cast<std::int64_t>(slots.extent(0)) != m_geometry.num_tiles)
     throw ShapeError("TilingStrategy::blend: slots", std::to_string(m_geometry.num_tiles),

@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/optim/solvers.hpp>
 #include <kinv/physics/physics.hpp>
 
@@ -10,6 +11,12 @@ bool overlap(const Tensor<T>& a, const Tensor<T>& b) {
   const T* a0 = a.data();
   const T* b0 = b.data();
   return a0 < b0 + b.size() && b0 < a0 + a.size();
+}
+
+// The Kokkos Tools region `kinv::<operator>::<method>` (the name is built only for a tool).
+template <class T>
+ProfilingRegion region(const Physics<T>& op, const char* method) {
+  return ProfilingRegion([&] { return "kinv::" + op.name() + "::" + method; });
 }
 }  // namespace
 
@@ -36,6 +43,7 @@ void Physics<T>::check_output(const char* method, const Tensor<T>& in, const Ten
 
 template <class T>
 Tensor<T> Physics<T>::A(const Tensor<T>& x) const {
+  const auto r = region(*this, "A");
   auto y = Tensor<T>::uninitialized("kinv::" + name() + "::A", output_shape(x.shape()));
   apply_A(x, y);
   return y;
@@ -43,12 +51,14 @@ Tensor<T> Physics<T>::A(const Tensor<T>& x) const {
 
 template <class T>
 void Physics<T>::A(const Tensor<T>& x, const Tensor<T>& y) const {
+  const auto r = region(*this, "A");
   check_output("A", x, y, output_shape(x.shape()));
   apply_A(x, y);
 }
 
 template <class T>
 Tensor<T> Physics<T>::forward(const Tensor<T>& x) {
+  const auto r = region(*this, "forward");
   Tensor<T> y = A(x);
   noise_and_sensor(y);
   return y;
@@ -56,6 +66,7 @@ Tensor<T> Physics<T>::forward(const Tensor<T>& x) {
 
 template <class T>
 void Physics<T>::forward(const Tensor<T>& x, const Tensor<T>& y) {
+  const auto r = region(*this, "forward");
   A(x, y);
   noise_and_sensor(y);
 }
@@ -87,6 +98,7 @@ void Physics<T>::apply_noise(const Tensor<T>& y, const RandomStream& stream) con
 
 template <class T>
 Tensor<T> LinearPhysics<T>::A_adjoint(const Tensor<T>& y) const {
+  const auto r = region(*this, "A_adjoint");
   auto x =
       Tensor<T>::uninitialized("kinv::" + this->name() + "::A_adjoint", input_shape(y.shape()));
   apply_A_adjoint(y, x, false);
@@ -95,12 +107,14 @@ Tensor<T> LinearPhysics<T>::A_adjoint(const Tensor<T>& y) const {
 
 template <class T>
 void LinearPhysics<T>::A_adjoint(const Tensor<T>& y, const Tensor<T>& x) const {
+  const auto r = region(*this, "A_adjoint");
   this->check_output("A_adjoint", y, x, input_shape(y.shape()));
   apply_A_adjoint(y, x, false);
 }
 
 template <class T>
 void LinearPhysics<T>::A_adjoint_add(const Tensor<T>& y, const Tensor<T>& x) const {
+  const auto r = region(*this, "A_adjoint");
   this->check_output("A_adjoint", y, x, input_shape(y.shape()));
   apply_A_adjoint(y, x, true);
 }
@@ -121,6 +135,7 @@ Tensor<T> LinearPhysics<T>::A_adjoint_A(const Tensor<T>& x) const {
 
 template <class T>
 void LinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, const Tensor<T>& out) const {
+  const auto r = region(*this, "A_adjoint_A");
   const Shape ys = this->output_shape(x.shape());
   this->check_output("A_adjoint_A", x, out, input_shape(ys));
   const Tensor<T>& y = workspace(ys);
@@ -130,6 +145,7 @@ void LinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, const Tensor<T>& out) con
 
 template <class T>
 void LinearPhysics<T>::A_adjoint_A_add(const Tensor<T>& x, const Tensor<T>& out) const {
+  const auto r = region(*this, "A_adjoint_A");
   const Shape ys = this->output_shape(x.shape());
   this->check_output("A_adjoint_A", x, out, input_shape(ys));
   const Tensor<T>& y = workspace(ys);
@@ -139,6 +155,7 @@ void LinearPhysics<T>::A_adjoint_A_add(const Tensor<T>& x, const Tensor<T>& out)
 
 template <class T>
 Tensor<T> LinearPhysics<T>::A_A_adjoint(const Tensor<T>& y) const {
+  const auto r = region(*this, "A_A_adjoint");
   return this->A(A_adjoint(y));
 }
 
@@ -151,6 +168,7 @@ Tensor<T> LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v) const 
 
 template <class T>
 void LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v, const Tensor<T>& out) const {
+  const auto r = region(*this, "A_vjp");
   const Shape ys = this->output_shape(x.shape());
   if (v.shape() != ys) this->shape_error("A_vjp cotangent shape", ys, v.shape());
   A_adjoint(v, out);
@@ -158,6 +176,7 @@ void LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v, const Tenso
 
 template <class T>
 Tensor<T> LinearPhysics<T>::A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o) const {
+  const auto r = region(*this, "A_dagger");
   auto a = [this](const Tensor<T>& v) { return this->A(v); };
   auto at = [this](const Tensor<T>& v) { return this->A_adjoint(v); };
   auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
@@ -167,6 +186,7 @@ Tensor<T> LinearPhysics<T>::A_dagger(const Tensor<T>& y, const LeastSquaresOptio
 
 template <class T>
 T LinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o) const {
+  const auto r = region(*this, "compute_sqnorm");
   const Shape ys = this->output_shape(x0.shape());  // throws ShapeError for a bad x0
   const Shape xs = input_shape(ys);
   if (xs != x0.shape()) this->shape_error("compute_sqnorm x0 shape", xs, x0.shape());

@@ -1,3 +1,4 @@
+#include <kinv/core/profiling.hpp>
 #include <kinv/optim/solvers.hpp>
 #include <kinv/physics/stacked.hpp>
 
@@ -18,6 +19,7 @@ void StackedPhysics<T>::push_back(std::unique_ptr<Physics<T>> op) {
 
 template <class T>
 TensorList<T> StackedPhysics<T>::A(const Tensor<T>& x) const {
+  const ProfilingRegion region("kinv::StackedPhysics::A");
   TensorList<T> y;
   y.reserve(m_ops.size());
   for (const auto& op : m_ops) y.push_back(op->A(x));
@@ -26,6 +28,7 @@ TensorList<T> StackedPhysics<T>::A(const Tensor<T>& x) const {
 
 template <class T>
 TensorList<T> StackedPhysics<T>::forward(const Tensor<T>& x) {
+  const ProfilingRegion region("kinv::StackedPhysics::forward");
   TensorList<T> y;
   y.reserve(m_ops.size());
   for (auto& op : m_ops) y.push_back(op->forward(x));
@@ -52,6 +55,7 @@ void StackedLinearPhysics<T>::check_length(const char* method, const TensorList<
 
 template <class T>
 Tensor<T> StackedLinearPhysics<T>::A_adjoint(const TensorList<T>& y) const {
+  const ProfilingRegion region("kinv::StackedPhysics::A_adjoint");
   check_length("A_adjoint", y);
   if (this->num_operators() == 0)
     throw ValueError("StackedLinearPhysics::A_adjoint: the stack is empty");
@@ -62,6 +66,7 @@ Tensor<T> StackedLinearPhysics<T>::A_adjoint(const TensorList<T>& y) const {
 
 template <class T>
 Tensor<T> StackedLinearPhysics<T>::A_adjoint_A(const Tensor<T>& x) const {
+  const ProfilingRegion region("kinv::StackedPhysics::A_adjoint_A");
   if (this->num_operators() == 0)
     throw ValueError("StackedLinearPhysics::A_adjoint_A: the stack is empty");
   Tensor<T> out = (*this)[0].A_adjoint_A(x);
@@ -76,6 +81,7 @@ TensorList<T> StackedLinearPhysics<T>::A_A_adjoint(const TensorList<T>& y) const
 
 template <class T>
 Tensor<T> StackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const TensorList<T>& v) const {
+  const ProfilingRegion region("kinv::StackedPhysics::A_vjp");
   check_length("A_vjp", v);
   for (std::int64_t i = 0; i < this->num_operators(); ++i) {
     const Shape ys = (*this)[i].output_shape(x.shape());
@@ -89,6 +95,7 @@ Tensor<T> StackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const TensorList<T>
 template <class T>
 Tensor<T> StackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
                                             const LeastSquaresOptions& o) const {
+  const ProfilingRegion region("kinv::StackedPhysics::A_dagger");
   check_length("A_dagger", y);
   if (this->num_operators() == 0)
     throw ValueError("StackedLinearPhysics::A_dagger: the stack is empty");
@@ -101,6 +108,7 @@ Tensor<T> StackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
 
 template <class T>
 T StackedLinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o) const {
+  const ProfilingRegion region("kinv::StackedPhysics::compute_sqnorm");
   if (this->num_operators() == 0)
     throw ValueError("StackedLinearPhysics::compute_sqnorm: the stack is empty");
   for (std::int64_t i = 0; i < this->num_operators(); ++i) {

@@ -7,6 +7,7 @@
 #include "mpi_test.hpp"
 
 #include <cstdlib>
+#include "region_recorder.hpp"
 #include "test_operators.hpp"
 
 namespace kinv {
@@ -265,6 +266,48 @@ TYPED_TEST(Distributed, SteadyStateReusesBuffersButNeverOverwritesHeldResults) {
 
 // ---------------------------------------------------------------------------------------------
 // Errors: raised on every rank, never a hang, and the stack still works afterwards.
+
+// Kokkos Tools see each distributed call as a region holding its strategy, this rank's operator
+// calls and the MPI collectives, the first call (agreement) and the steady state alike.
+TEST(Distributed, CallsAndTheirPhasesAreProfilingRegions) {
+  using T = double;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const int P = ctx.comm().size();
+  auto make = [](std::int64_t i) { return test::mixed_operator<T>(i, 1, 8, 8); };
+  for (auto s : all_strategies) {
+    const std::string what = to_string(s);
+    checks.no_throw(
+        [&] {
+          DistributedStackedLinearPhysics<T> A(ctx, 4, make, test::with_strategy(s));
+          const Tensor<T> x = test::random_tensor<T>({1, 1, 8, 8}, 1);
+          for (int rep = 0; rep < 2; ++rep) {
+            test::RegionRecorder rec;
+            const TensorList<T> y = A.A(x);
+            const auto& names = rec.pushed();
+            checks.expect(!names.empty() && names.front() == "kinv::DistributedStackedPhysics::A",
+                          what + ": the call's region comes first");
+            checks.expect(rec.saw("kinv::gather::" + what), what + ": no strategy region");
+            for (std::size_t k = 0; k < A.num_local_operators(); ++k)
+              checks.expect(rec.saw("kinv::" + A.local_operator(k).name() + "::A"),
+                            what + ": no region for local operator " + std::to_string(k));
+            bool mpi = false;
+            for (const auto& n : names) mpi = mpi || n.rfind("kinv::mpi::", 0) == 0;
+            checks.expect(mpi || P == 1,
+                          what + ": no MPI region at " + std::to_string(P) + " ranks");
+            checks.expect(rec.open() == 0, what + ": regions left open");
+            rec.clear();
+            A.A_adjoint(y);
+            checks.expect(
+                rec.saw("kinv::DistributedStackedPhysics::A_adjoint") && rec.saw("kinv::reduce"),
+                what + ": A_adjoint's regions");
+            checks.expect(rec.open() == 0, what + ": regions left open after A_adjoint");
+          }
+        },
+        what);
+  }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
 
 TEST(DistributedErrors, InvalidStrategyNameListsTheValidOnes) {
   RankChecks checks;
