@@ -41,6 +41,7 @@
 #include <kinv/comm/gather.hpp>
 
 #include <kinv/distributed/context.hpp>
+#include <kinv/distributed/partition.hpp>
 #include <kinv/distributed/data_fidelity.hpp>
 #include <kinv/distributed/distribute.hpp>
 #include <kinv/distributed/factory_args.hpp>

@@ -48,7 +48,8 @@ template <class T>
 DistributedDataFidelity<T>::DistributedDataFidelity(DistributedContext& ctx,
                                                     DataFidelityFactory<T> factory,
                                                     std::int64_t num_operators,
-                                                    FactoryArgs<T> kwargs, Reduce reduction, int)
+                                                    FactoryArgs<T> kwargs, Reduce reduction, int,
+                                                    const std::vector<int>* owners)
     : m_comm(ctx.comm()), m_reduction(reduction), m_num(num_operators) {
   comm::Status status;
   comm::guarded(status, [&] {
@@ -56,7 +57,10 @@ DistributedDataFidelity<T>::DistributedDataFidelity(DistributedContext& ctx,
     if (num_operators < 1)
       throw ValueError("DistributedDataFidelity: num_operators must be >= 1 with a factory, got " +
                        std::to_string(num_operators));
-    m_local_indices = ctx.local_indices(num_operators);
+    m_owners = owners != nullptr
+                   ? *owners
+                   : partition_owners(num_operators, ctx.size(), Partition::RoundRobin);
+    m_local_indices = owned_items(m_owners, ctx.rank());
   });
   kwargs.broadcast_from_root(m_comm);
   for (std::int64_t i : m_local_indices) {
@@ -84,12 +88,18 @@ template <class T>
 void DistributedDataFidelity<T>::check_physics(
     const char* method, const DistributedStackedLinearPhysics<T>& physics) const {
   if (m_shared) return;
-  // Same number of operators and the same round-robin ownership on every rank: checked on
-  // every rank alike, so all ranks throw together.
-  if (physics.num_operators() != m_num || physics.local_indices() != m_local_indices)
+  // Same number of operators and the same owners: the same vectors on every rank, so every
+  // rank throws together.
+  if (physics.num_operators() != m_num)
     throw ValueError(std::string("DistributedDataFidelity::") + method + ": built for " +
                      std::to_string(m_num) + " operators, the physics has " +
                      std::to_string(physics.num_operators()));
+  if (physics.owners() != m_owners)
+    throw ValueError(std::string("DistributedDataFidelity::") + method +
+                     ": its operators are dealt over the ranks differently from the physics' "
+                     "(partition " +
+                     to_string(physics.options().partition) +
+                     "); build it from the physics to follow its partition");
 }
 
 template <class T>

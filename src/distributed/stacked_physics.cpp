@@ -7,6 +7,8 @@
 #include <KokkosBlas1_scal.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <iostream>
 
 namespace kinv {
@@ -51,23 +53,23 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
       m_device(ctx.device()),
       m_engine(ctx.comm()) {
   const int P = m_comm.size();
+  const int me = m_comm.rank();
   comm::Status status;
+  // Cost-balanced without given costs: built round-robin first, balanced on the estimates.
+  const bool estimate = options.partition == Partition::CostBalanced && options.costs.empty();
   comm::guarded(status, [&] {
     if (num_operators < 1)
       throw ValueError("DistributedStackedPhysics: num_operators must be >= 1, got " +
                        std::to_string(num_operators));
     (void)to_string(options.gather_strategy);  // rejects invalid enum values
+    m_owner = partition_owners(num_operators, P,
+                               estimate ? Partition::RoundRobin : options.partition, options.costs);
+    m_local = owned_items(m_owner, me);
   });
-  if (status.ok) {
-    m_owner.resize(static_cast<std::size_t>(num_operators));
-    for (std::int64_t i = 0; i < num_operators; ++i)
-      m_owner[static_cast<std::size_t>(i)] = static_cast<int>(i % P);
-    m_local = ctx.local_indices(num_operators);
-  }
   // kwargs come from rank 0 (collective, before any factory runs).
   m_args.broadcast_from_root(m_comm);
-  for (std::int64_t i : m_local) {
-    comm::guarded(status, [&] {
+  auto build = [&](std::int64_t i, comm::Status& st) {
+    comm::guarded(st, [&] {
       auto op = factory(i, m_device, m_args);
       if (!op) throw ValueError("the factory returned no operator", i);
       if (require_linear && !op->is_linear())
@@ -78,15 +80,26 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
       op->set_index(i);
       m_ops.push_back(std::move(op));
     });
-    if (!status.ok && status.operator_index < 0) status.operator_index = i;
-  }
+    if (!st.ok && st.operator_index < 0) st.operator_index = i;
+  };
+  for (std::int64_t i : m_local) build(i, status);
   // Every rank must be building the same stack.
-  const std::vector<std::int64_t> config = {
-      tag_construct, num_operators, static_cast<std::int64_t>(options.gather_strategy),
-      static_cast<std::int64_t>(sizeof(T)), require_linear ? 1 : 0};
+  std::uint64_t costs_hash = 1469598103934665603ull;  // FNV-1a over the costs' bits
+  for (double c : options.costs) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &c, sizeof(bits));
+    costs_hash = (costs_hash ^ bits) * 1099511628211ull;
+  }
+  const std::vector<std::int64_t> config = {tag_construct,
+                                            num_operators,
+                                            static_cast<std::int64_t>(options.gather_strategy),
+                                            static_cast<std::int64_t>(sizeof(T)),
+                                            require_linear ? 1 : 0,
+                                            static_cast<std::int64_t>(options.partition),
+                                            static_cast<std::int64_t>(costs_hash >> 1)};
   const auto all = m_comm.agree(status, config);
-  static const char* names[] = {"tag", "num_operators", "gather_strategy", "scalar size",
-                                "linearity"};
+  static const char* names[] = {
+      "tag", "num_operators", "gather_strategy", "scalar size", "linearity", "partition", "costs"};
   for (int r = 1; r < P; ++r)
     for (std::size_t f = 0; f < config.size(); ++f)
       if (all[r].size() != config.size() || all[r][f] != all[0][f])
@@ -94,6 +107,52 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
                          " differs across ranks (rank 0: " + std::to_string(all[0][f]) + ", rank " +
                          std::to_string(r) + ": " +
                          (all[r].size() > f ? std::to_string(all[r][f]) : std::string("?")) + ")");
+  if (estimate) rebalance(build);
+}
+
+template <class T>
+void DistributedStackedPhysics<T>::rebalance(
+    const std::function<void(std::int64_t, comm::Status&)>& build) {
+  // Every rank's operators' estimates, then the greedy partition on all N (the same
+  // everywhere); operators that stay are kept, the others are built on their new rank.
+  comm::Status status;
+  std::vector<std::int64_t> payload;
+  comm::guarded(status, [&] {
+    for (std::size_t k = 0; k < m_ops.size(); ++k) {
+      const double c = m_ops[k]->cost_estimate();
+      if (!std::isfinite(c) || c < 0)
+        throw ValueError(m_ops[k]->name() + ": cost_estimate() must be finite and >= 0, got " +
+                             std::to_string(c),
+                         m_local[k]);
+      std::int64_t bits = 0;
+      std::memcpy(&bits, &c, sizeof(bits));
+      payload.push_back(m_local[k]);
+      payload.push_back(bits);
+    }
+  });
+  const auto all = m_comm.agree(status, payload);
+  std::vector<double> costs(static_cast<std::size_t>(m_num), 0.0);
+  for (const auto& p : all)
+    for (std::size_t at = 0; at + 1 < p.size(); at += 2)
+      std::memcpy(&costs[static_cast<std::size_t>(p[at])], &p[at + 1], sizeof(double));
+  const std::vector<int> owners =
+      partition_owners(m_num, m_comm.size(), Partition::CostBalanced, costs);
+  const std::vector<std::int64_t> local = owned_items(owners, m_comm.rank());
+  std::vector<std::unique_ptr<Physics<T>>> kept(static_cast<std::size_t>(m_num));
+  for (std::size_t k = 0; k < m_ops.size(); ++k)
+    if (owners[static_cast<std::size_t>(m_local[k])] == m_comm.rank())
+      kept[static_cast<std::size_t>(m_local[k])] = std::move(m_ops[k]);
+  m_ops.clear();
+  m_owner = owners;
+  m_local = local;
+  comm::Status built;
+  for (std::int64_t i : m_local) {
+    if (kept[static_cast<std::size_t>(i)])
+      m_ops.push_back(std::move(kept[static_cast<std::size_t>(i)]));
+    else
+      build(i, built);
+  }
+  m_comm.check(built);
 }
 
 template <class T>

@@ -1,6 +1,7 @@
 #include <kinv/operators/impl/mri_functors.hpp>
 #include <kinv/operators/mri.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <vector>
@@ -321,6 +322,23 @@ void MultiCoilMRI<T>::apply_noise(const Tensor<T>& y, const RandomStream& stream
   Kokkos::parallel_for("kinv::MultiCoilMRI::mask_noise",
                        impl::range(this->execution_space(), y.size()),
                        impl::MRIMaskInPlace<T>{this->m_mask.view(), y.view(), g});
+}
+
+template <class T>
+double MRI<T>::cost_estimate() const {
+  const Shape& img = this->img_size();
+  // An FFT of the image planes, about 5 log2(points), and a mask product.
+  const double points = static_cast<double>(img[img.rank() - 1] * img[img.rank() - 2] *
+                                            (this->three_d() ? img[img.rank() - 3] : 1));
+  return 5.0 * std::log2(std::max(points, 2.0)) + 1.0;
+}
+
+template <class T>
+double MultiCoilMRI<T>::cost_estimate() const {
+  const Shape& img = this->img_size();
+  const double points = static_cast<double>(img[img.rank() - 1] * img[img.rank() - 2] *
+                                            (this->three_d() ? img[img.rank() - 3] : 1));
+  return static_cast<double>(num_coils()) * (5.0 * std::log2(std::max(points, 2.0)) + 2.0);
 }
 
 template class MRI<float>;

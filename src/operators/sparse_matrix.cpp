@@ -225,6 +225,12 @@ void SparseMatrixPhysics<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>
                      ConstMulti(y.data(), m_out_shape.size(), b), T(1), xm);
 }
 
+template <class T>
+double SparseMatrixPhysics<T>::cost_estimate() const {
+  const auto n = static_cast<double>(m_in_shape.size());
+  return n > 0 ? static_cast<double>(m_matrix.nnz()) / n : 1.0;
+}
+
 template class SparseMatrixPhysics<float>;
 template class SparseMatrixPhysics<double>;
 

@@ -142,6 +142,16 @@ void SumLinearPhysics<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x
   m_second->A_adjoint_add(y, x);
 }
 
+template <class T>
+double ComposedLinearPhysics<T>::cost_estimate() const {
+  return m_outer->cost_estimate() + m_inner->cost_estimate();
+}
+
+template <class T>
+double SumLinearPhysics<T>::cost_estimate() const {
+  return m_first->cost_estimate() + m_second->cost_estimate();
+}
+
 template class ComposedLinearPhysics<float>;
 template class ComposedLinearPhysics<double>;
 template class SumLinearPhysics<float>;

@@ -624,6 +624,41 @@ TEST(Api, DataFidelityGradientsMatchFiniteDifferences) {
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
+// A factory fidelity built from the physics follows its partition and gives the round-robin
+// stack's values; one built for round-robin fails on a block stack, on every rank.
+TEST(Api, FidelityFactoryFollowsThePhysicsPartition) {
+  using T = double;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const std::int64_t C = 1, H = 12, W = 12, n = 5;
+  auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
+  auto fidelity = [](std::int64_t i) {
+    return std::make_unique<L2<T>>(0.5 + 0.25 * static_cast<double>(i));
+  };
+  checks.no_throw(
+      [&] {
+        DistributedStackedLinearPhysics<T> rr(ctx, n, make);
+        DistributedOptions o;
+        o.partition = Partition::Block;
+        DistributedStackedLinearPhysics<T> block(ctx, n, make, o);
+        DistributedDataFidelity<T> F_rr(ctx, fidelity, n);
+        DistributedDataFidelity<T> F_block(ctx, fidelity, block);
+        const auto x = test::random_tensor<T>({1, C, H, W}, 91);
+        const auto y = rr.A(test::random_tensor<T>({1, C, H, W}, 92));
+        const double tol = 1e-12;
+        const auto f0 = to_vector(F_rr.fn(x, y, rr)), f1 = to_vector(F_block.fn(x, y, block));
+        checks.expect(std::abs(f0[0] - f1[0]) <= tol * (1 + std::abs(f0[0])), "fn");
+        const auto g0 = F_rr.grad(x, y, rr), g1 = F_block.grad(x, y, block);
+        checks.expect(test::max_abs_diff(g0, g1) <= tol * (1 + static_cast<double>(test::norm(g0))),
+                      "grad");
+        if (block.owners() != rr.owners())
+          checks.expect_throws<Error>([&] { (void)F_rr.fn(x, y, block); },
+                                      "a round-robin fidelity on a block stack");
+      },
+      "partition");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
 // A factory fidelity built for another number of operators: the same error on every rank.
 TEST(ApiErrors, FidelityFactoryForAnotherStackFailsEveryRank) {
   using T = float;

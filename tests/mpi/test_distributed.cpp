@@ -6,6 +6,7 @@
 
 #include "mpi_test.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include "region_recorder.hpp"
 #include "test_operators.hpp"
@@ -266,6 +267,86 @@ TYPED_TEST(Distributed, SteadyStateReusesBuffersButNeverOverwritesHeldResults) {
 
 // ---------------------------------------------------------------------------------------------
 // Errors: raised on every rank, never a hang, and the stack still works afterwards.
+
+// Every partition gives the single-process stack's results (A bitwise, adjoints to rounding),
+// with the owners it says: round-robin, block, cost-balanced on given costs and on the
+// operators' own estimates (operators that move are built again on their new rank).
+TYPED_TEST(Distributed, EveryPartitionMatchesTheStackedReference) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const int P = ctx.size();
+  const std::int64_t C = 1, H = 10, W = 10, n = 7;
+  auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
+  auto ref = test::stacked_reference<T>(n, make);
+  std::vector<double> estimates;
+  for (std::int64_t i = 0; i < n; ++i) estimates.push_back(ref[i].cost_estimate());
+  checks.expect(*std::max_element(estimates.begin(), estimates.end()) >
+                    *std::min_element(estimates.begin(), estimates.end()),
+                "the test stack's estimates differ");
+  struct PartitionCase {
+    Partition partition;
+    std::vector<double> costs;
+  };
+  const PartitionCase cases[] = {{Partition::RoundRobin, {}},
+                                 {Partition::Block, {}},
+                                 {Partition::CostBalanced, {1, 9, 2, 8, 3, 7, 4}},
+                                 {Partition::CostBalanced, {}}};
+  const Tensor<T> x = test::random_tensor<T>({2, C, H, W}, 11);
+  const TensorList<T> yr = ref.A(x);
+  const double tol = 64 * std::numeric_limits<T>::epsilon();
+  for (const auto& pc : cases)
+    for (auto s : all_strategies) {
+      const std::string what =
+          to_string(pc.partition) + (pc.costs.empty() ? "" : " (costs)") + ", " + to_string(s);
+      checks.no_throw(
+          [&] {
+            DistributedOptions o = test::with_strategy(s);
+            o.partition = pc.partition;
+            o.costs = pc.costs;
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, o);
+            const auto expected = partition_owners(
+                n, P, pc.partition,
+                pc.partition == Partition::CostBalanced && pc.costs.empty() ? estimates : pc.costs);
+            checks.expect(A.owners() == expected, what + ": owners");
+            checks.expect(A.local_indices() == owned_items(expected, ctx.rank()),
+                          what + ": local indices");
+            for (std::size_t k = 0; k < A.num_local_operators(); ++k)
+              checks.expect(A.local_operator(k).name() == ref[A.local_indices()[k]].name(),
+                            what + ": local operator " + std::to_string(k));
+            for (int rep = 0; rep < 2; ++rep) {
+              const TensorList<T> y = A.A(x);
+              bool same = y.size() == yr.size();
+              for (std::size_t i = 0; same && i < y.size(); ++i)
+                same = test::bitwise_equal(y[i], yr[i]);
+              checks.expect(same, what + ": A");
+              const Tensor<T> at = A.A_adjoint(yr), atr = ref.A_adjoint(yr);
+              checks.expect(
+                  test::max_abs_diff(at, atr) <= tol * (1.0 + static_cast<double>(test::norm(atr))),
+                  what + ": A_adjoint");
+            }
+          },
+          what);
+    }
+  // Options must be the same on every rank: a partition that differs fails everywhere.
+  if (P > 1) {
+    DistributedOptions o;
+    o.partition = ctx.rank() == P - 1 ? Partition::Block : Partition::RoundRobin;
+    checks.expect_throws<ValueError>([&] { DistributedStackedLinearPhysics<T> A(ctx, n, make, o); },
+                                     "partition per rank");
+    DistributedOptions c;
+    c.partition = Partition::CostBalanced;
+    c.costs = {1, 2, 3, 4, 5, 6, ctx.rank() == P - 1 ? 8.0 : 7.0};
+    checks.expect_throws<ValueError>([&] { DistributedStackedLinearPhysics<T> A(ctx, n, make, c); },
+                                     "costs per rank");
+  }
+  DistributedOptions bad;
+  bad.partition = Partition::CostBalanced;
+  bad.costs = {1, 2};
+  checks.expect_throws<Error>([&] { DistributedStackedLinearPhysics<T> A(ctx, n, make, bad); },
+                              "two costs for seven operators");
+  KINV_EXPECT_ALL_RANKS(checks);
+}
 
 // Kokkos Tools see each distributed call as a region holding its strategy, this rank's operator
 // calls and the MPI collectives, the first call (agreement) and the steady state alike.

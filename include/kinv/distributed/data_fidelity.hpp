@@ -53,13 +53,24 @@ class DistributedDataFidelity {
   DistributedDataFidelity(DistributedContext& ctx, std::shared_ptr<const DataFidelity<T>> fidelity,
                           Reduce reduction = Reduce::Sum);
   /// One fidelity per operator, built on the rank that owns it (collective; `kwargs` from rank
-  /// 0 are broadcast first). The physics it is used with must have num_operators operators.
+  /// 0 are broadcast first). The physics it is used with must have num_operators operators,
+  /// dealt round-robin (the default partition); see the next form for the others.
   template <class F, class = std::enable_if_t<
                          !std::is_convertible_v<F, std::shared_ptr<const DataFidelity<T>>>>>
   DistributedDataFidelity(DistributedContext& ctx, F factory, std::int64_t num_operators,
                           const FactoryArgs<T>& kwargs = {}, Reduce reduction = Reduce::Sum)
       : DistributedDataFidelity(ctx, impl::normalize_fidelity_factory<T>(std::move(factory)),
                                 num_operators, kwargs, reduction, 0) {}
+
+  /// One fidelity per operator of `physics`, built on the rank that owns it under the
+  /// physics' partition, whichever it is (collective, like the form above).
+  template <class F, class = std::enable_if_t<
+                         !std::is_convertible_v<F, std::shared_ptr<const DataFidelity<T>>>>>
+  DistributedDataFidelity(DistributedContext& ctx, F factory,
+                          const DistributedStackedLinearPhysics<T>& physics,
+                          const FactoryArgs<T>& kwargs = {}, Reduce reduction = Reduce::Sum)
+      : DistributedDataFidelity(ctx, impl::normalize_fidelity_factory<T>(std::move(factory)),
+                                physics.num_operators(), kwargs, reduction, 0, &physics.owners()) {}
 
   /// sum_i d_i(A_i x, y_i) (or the mean over operators), shape {B}. `y` holds all N
   /// measurements or this rank's. With gather = false, this rank's partial sum only.
@@ -76,8 +87,10 @@ class DistributedDataFidelity {
   std::int64_t num_operators() const noexcept { return m_num; }
 
  private:
+  // `owners`: which rank owns each operator (round-robin when null).
   DistributedDataFidelity(DistributedContext& ctx, DataFidelityFactory<T> factory,
-                          std::int64_t num_operators, FactoryArgs<T> kwargs, Reduce reduction, int);
+                          std::int64_t num_operators, FactoryArgs<T> kwargs, Reduce reduction, int,
+                          const std::vector<int>* owners = nullptr);
   const DataFidelity<T>& fidelity(std::size_t k) const;
   void check_physics(const char* method, const DistributedStackedLinearPhysics<T>& physics) const;
 
@@ -86,6 +99,7 @@ class DistributedDataFidelity {
   std::shared_ptr<const DataFidelity<T>> m_shared;
   std::vector<std::unique_ptr<DataFidelity<T>>> m_local;
   std::vector<std::int64_t> m_local_indices;
+  std::vector<int> m_owners;  // which rank owns each operator (factory form)
   std::int64_t m_num = -1;
   mutable Tensor<T> m_ax;  // workspace: one operator's A_i x
 };

@@ -32,6 +32,10 @@ template <class T>
 struct DistributeOptions {
   /// Physics: the gather strategy (parse_gather_strategy("naive") etc. for names).
   GatherStrategy gather_strategy = GatherStrategy::Concatenated;
+  /// Physics: which rank owns which operator, and the costs for Partition::CostBalanced (see
+  /// DistributedOptions). A factory-made data fidelity follows round-robin only.
+  Partition partition = Partition::RoundRobin;
+  std::vector<double> costs;
   /// Factories: the number of operators (required for a factory, ignored otherwise; a value
   /// below 1 is a kinv::ValueError on every rank).
   std::int64_t num_operators = -1;
@@ -83,6 +87,8 @@ template <class T>
 DistributedOptions physics_options(const DistributeOptions<T>& o) {
   DistributedOptions d;
   d.gather_strategy = o.gather_strategy;
+  d.partition = o.partition;
+  d.costs = o.costs;
   return d;
 }
 

@@ -11,6 +11,7 @@
 #include <kinv/comm/gather.hpp>
 #include <kinv/distributed/context.hpp>
 #include <kinv/distributed/factory_args.hpp>
+#include <kinv/distributed/partition.hpp>
 #include <kinv/optim/options.hpp>
 #include <kinv/physics/physics.hpp>
 
@@ -24,6 +25,13 @@ namespace kinv {
 /// Options of a distributed stack (deepinv's keyword arguments).
 struct DistributedOptions {
   GatherStrategy gather_strategy = GatherStrategy::Concatenated;
+  /// Which rank owns which operator: round-robin (deepinv's), block, or balanced by cost.
+  Partition partition = Partition::RoundRobin;
+  /// The operators' costs for Partition::CostBalanced: N values, the same on every rank. When
+  /// empty, the operators' own Physics::cost_estimate() values are used: the stack is built
+  /// round-robin first, the estimates are gathered, and the operators that move are built
+  /// again on their new rank (their factories run twice).
+  std::vector<double> costs;
 };
 
 /// The factory every form is normalised to: operator i for this rank's device.
@@ -96,6 +104,9 @@ class DistributedStackedPhysics {
   std::int64_t num_operators() const noexcept { return m_num; }
   /// This rank's operator indices, increasing.
   const std::vector<std::int64_t>& local_indices() const noexcept { return m_local; }
+  /// owners()[i]: the rank that owns operator i (the same vector on every rank).
+  const std::vector<int>& owners() const noexcept { return m_owner; }
+  const DistributedOptions& options() const noexcept { return m_options; }
   std::size_t num_local_operators() const noexcept { return m_ops.size(); }
   /// This rank's k-th operator (index local_indices()[k]).
   Physics<T>& local_operator(std::size_t k) const { return *m_ops.at(k); }
@@ -161,6 +172,8 @@ class DistributedStackedPhysics {
                     TensorList<T>& out) const;
   const std::vector<std::uint64_t>& save_draws() const;
   void restore_draws(const std::vector<std::uint64_t>& draws) const;
+  /// Partition::CostBalanced on the operators' estimates (collective; see DistributedOptions).
+  void rebalance(const std::function<void(std::int64_t, comm::Status&)>& build);
 
   struct ReduceCache {
     bool valid = false;

@@ -98,6 +98,7 @@ class Blur : public LinearPhysics<T> {
   ~Blur() override;
 
   std::string name() const override { return "Blur"; }
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 

@@ -28,6 +28,7 @@ class BlurFFT : public LinearPhysics<T> {
   BlurFFT(const Shape& img_size, const Tensor<T>& filter);
 
   std::string name() const override { return "BlurFFT"; }
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override { return output_shape(output); }
 

@@ -26,6 +26,7 @@ class CompressedSensing : public LinearPhysics<T> {
   CompressedSensing(const Tensor<T>& matrix, const Shape& img_size, bool channelwise = false);
 
   std::string name() const override { return "CompressedSensing"; }
+  double cost_estimate() const override { return static_cast<double>(m_m); }
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 

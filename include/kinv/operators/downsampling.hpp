@@ -68,6 +68,9 @@ class Downsampling : public LinearPhysics<T> {
                Padding padding = Padding::Circular, const Shape& img_size = Shape());
 
   std::string name() const override { return "Downsampling"; }
+  double cost_estimate() const override {
+    return m_has_filter ? static_cast<double>(m_filter.extent(2) * m_filter.extent(3)) : 1.0;
+  }
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 

@@ -55,6 +55,7 @@ class MRI : public impl::MRIBase<T> {
   explicit MRI(const Shape& img_size, bool three_d = false);
 
   std::string name() const override { return "MRI"; }
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 
@@ -83,6 +84,7 @@ class MultiCoilMRI : public impl::MRIBase<T> {
   explicit MultiCoilMRI(const Tensor<T>& mask, bool three_d = false);
 
   std::string name() const override { return "MultiCoilMRI"; }
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 

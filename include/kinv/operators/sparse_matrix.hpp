@@ -50,6 +50,7 @@ class SparseMatrixPhysics : public LinearPhysics<T> {
   SparseMatrixPhysics(const CooArrays<T>& coo, const Shape& in_shape, const Shape& out_shape);
 
   std::string name() const override { return "SparseMatrixPhysics"; }
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 

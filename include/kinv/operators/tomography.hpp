@@ -57,6 +57,7 @@ class Tomography : public LinearPhysics<T> {
   Tomography(std::int64_t img_width, const std::vector<double>& angles_degrees);
 
   std::string name() const override { return "Tomography"; }
+  double cost_estimate() const override { return static_cast<double>(m_angles.size()); }
   /// (B, C, W, W) -> (B, C, D, A).
   Shape output_shape(const Shape& input) const override;
   /// (B, C, D, A) -> (B, C, W, W).

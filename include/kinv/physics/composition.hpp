@@ -25,6 +25,7 @@ class ComposedLinearPhysics : public LinearPhysics<T> {
                         std::shared_ptr<const LinearPhysics<T>> inner);
 
   std::string name() const override;
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 
@@ -52,6 +53,7 @@ class SumLinearPhysics : public LinearPhysics<T> {
                    std::shared_ptr<const LinearPhysics<T>> second);
 
   std::string name() const override;
+  double cost_estimate() const override;
   Shape output_shape(const Shape& input) const override;
   Shape input_shape(const Shape& output) const override;
 

@@ -32,6 +32,11 @@ class Physics {
   virtual Shape output_shape(const Shape& input) const = 0;
   /// Whether this is a LinearPhysics.
   virtual bool is_linear() const { return false; }
+  /// A rough cost of one call of A (or A^T), in multiply-adds per element of the input: 1 for
+  /// pointwise operators, the taps of a direct blur, the angles of a tomography, about
+  /// 5 log2(pixels) per transform of an FFT. Used to balance stacks over ranks
+  /// (Partition::CostBalanced); only the ratios between a stack's operators matter.
+  virtual double cost_estimate() const { return 1.0; }
 
   /// y = A(x), allocated.
   Tensor<T> A(const Tensor<T>& x) const;
