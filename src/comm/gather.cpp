@@ -131,12 +131,12 @@ struct MaxStatusWord {
 // One status word written or read. On host-accessible memory this is a plain store or load
 // after a fence (no kernel, no copy); on a device, a one-element deep_copy.
 template <class T>
-void write_word(const Buffer<T>& buf, std::int64_t at, T word) {
+void write_word(const ExecutionSpace& space, const Buffer<T>& buf, std::int64_t at, T word) {
   if constexpr (memory_is_host_accessible) {
-    ExecutionSpace().fence();
+    space.fence();  // the results before it are written
     buf(at) = word;
   } else {
-    Kokkos::deep_copy(Kokkos::subview(buf, at), word);
+    Kokkos::deep_copy(Kokkos::subview(buf, at), word);  // fences everything first
   }
 }
 
@@ -154,8 +154,8 @@ T read_word(const Buffer<T>& buf, std::int64_t at) {
 // Computes this rank's results into `buf` at the layout's offsets (unless its input deviates)
 // and writes its status word after them: 0 fine, 1 input off the layout, 2 an operator failed.
 template <class T>
-void compute_block(const GatherLayout& L, int me, const Buffer<T>& buf, bool deviate,
-                   const LocalCompute<T>& compute, Status& status) {
+void compute_block(const ExecutionSpace& space, const GatherLayout& L, int me, const Buffer<T>& buf,
+                   bool deviate, const LocalCompute<T>& compute, Status& status) {
   int word = deviate ? 1 : 0;
   if (!deviate) {
     for (std::size_t k = 0; k < L.local.size() && status.ok; ++k) {
@@ -166,7 +166,7 @@ void compute_block(const GatherLayout& L, int me, const Buffer<T>& buf, bool dev
     }
     if (!status.ok) word = 2;
   }
-  write_word(buf, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
+  write_word(space, buf, L.displs[me] + L.counts[me] - 1, static_cast<T>(word));
 }
 
 }  // namespace
@@ -233,7 +233,7 @@ bool GatherEngine<T>::concatenated(const GatherLayout& L, bool deviate,
   const Buffer<T>& recv = m_recv[j];
   // Every rank computes its results in their places in the receive buffer, and the all-gather
   // fills in the other ranks' blocks (in place): no send buffer, no copy of its own block.
-  compute_block(L, me, recv, deviate, compute, status);
+  compute_block(m_space, L, me, recv, deviate, compute, status);
   if (P > 1) {
     if (L.mpi_counts.empty())
       throw CommError("concatenated gather: " + std::to_string(L.total) +
@@ -252,7 +252,7 @@ bool GatherEngine<T>::all_fine(const GatherLayout& L, const Buffer<T>& recv) {
   const int P = m_comm.size();
   T worst = 0;
   if constexpr (memory_is_host_accessible) {
-    ExecutionSpace().fence();
+    m_space.fence();
     for (int r = 0; r < P; ++r) worst = std::max(worst, recv(L.displs[r] + L.counts[r] - 1));
     return worst == T(0);
   }
@@ -266,7 +266,8 @@ bool GatherEngine<T>::all_fine(const GatherLayout& L, const Buffer<T>& recv) {
     for (int r = 0; r < P; ++r) h(r) = want[r];
     Kokkos::deep_copy(m_word_at, h);
   }
-  Kokkos::parallel_reduce("kinv::gather::status", Kokkos::RangePolicy<ExecutionSpace>(0, P),
+  Kokkos::parallel_reduce("kinv::gather::status",
+                          Kokkos::RangePolicy<ExecutionSpace>(m_space, 0, P),
                           MaxStatusWord<T>{recv, m_word_at}, Kokkos::Max<T>(worst));
   return worst == T(0);
 }
@@ -311,7 +312,7 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
     });
     if (!status.ok) word = 2;
   };
-  if (blocking) compute_block(L, me, recv, deviate, compute, status);
+  if (blocking) compute_block(m_space, L, me, recv, deviate, compute, status);
   // Rank r's status word follows its last operator's result, so it travels in that broadcast
   // (written once all of r's operators are computed); a rank without operators broadcasts its
   // word alone, after the results. Every rank then reads every word: no extra collective.
@@ -325,14 +326,14 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
     if (owner == me && !blocking) compute_local(k++, i);
     if (--left[static_cast<std::size_t>(owner)] == 0) {
       ++n;  // with the owner's status word
-      if (owner == me && !blocking) write_word(recv, my_word, static_cast<T>(word));
+      if (owner == me && !blocking) write_word(m_space, recv, my_word, static_cast<T>(word));
     }
     send(L.offset[i], n, owner);
     if (!blocking && i + 1 < L.shapes.size()) m_requests.test();  // progress meanwhile
   }
   for (int r = 0; r < P; ++r)
     if (L.counts[r] == 1) {  // no operators: the word alone
-      if (r == me && !blocking) write_word(recv, my_word, static_cast<T>(word));
+      if (r == me && !blocking) write_word(m_space, recv, my_word, static_cast<T>(word));
       send(L.displs[r], 1, r);
     }
   m_requests.wait();
@@ -370,7 +371,7 @@ bool GatherEngine<T>::small_broadcast(const GatherLayout& L, bool deviate,
       if (L.counts[r] == 1) m_comm.bcast_init(m_small.data() + L.displs[r], 1, r, m_small_bcasts);
     m_small_of = L.id;
   }
-  compute_block(L, me, m_small, deviate, compute, status);
+  compute_block(m_space, L, me, m_small, deviate, compute, status);
   static const std::string label = "kinv::gather::small_broadcast";
   compat::fence(label);
   m_small_bcasts.start_and_wait();
@@ -446,7 +447,7 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
                                               : std::int64_t(0));
   char* send = nullptr;
   if (in_place && static_cast<std::int64_t>(m_local.extent(0)) * elem >= send_bytes) {
-    ExecutionSpace().fence();
+    m_space.fence();
     send = reinterpret_cast<char*>(m_local.data());
   } else {
     // Staged (or an error block that outgrew the buffer): the values go to the host first.
@@ -578,7 +579,7 @@ bool GatherEngine<T>::allreduce(const Shape& shape, bool deviate,
     if (!status.ok) word = 2;
   }
   if (!wrote || word != 0) Kokkos::deep_copy(result.view(), T(0));
-  write_word(buf, n, static_cast<T>(word));
+  write_word(m_space, buf, n, static_cast<T>(word));
   m_comm.allreduce_sum(buf);
   if (read_word(buf, n) != T(0)) return false;
   out = result;

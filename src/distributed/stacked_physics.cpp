@@ -3,8 +3,7 @@
 #include <kinv/optim/solvers.hpp>
 #include <kinv/optim/vector_ops.hpp>
 
-#include <KokkosBlas1_axpby.hpp>
-#include <KokkosBlas1_scal.hpp>
+#include <kinv/operators/impl/pointwise_functors.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -159,6 +158,13 @@ template <class T>
 DistributedStackedPhysics<T>::~DistributedStackedPhysics() = default;
 
 template <class T>
+void DistributedStackedPhysics<T>::set_execution_space(const ExecutionSpace& space) {
+  for (auto& op : m_ops) op->set_execution_space(space);
+  m_engine.set_execution_space(space);
+  m_space = space;
+}
+
+template <class T>
 void DistributedStackedPhysics<T>::check_alive() const {
   if (m_comm.is_freed())
     throw StateError("DistributedStackedPhysics used after its DistributedContext was finalised");
@@ -226,7 +232,9 @@ TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather,
           m_workspace =
               Tensor<T>::uninitialized("kinv::DistributedStackedPhysics::workspace", out.shape());
         compute(k, m_workspace);
-        KokkosBlas::axpy(T(1), m_workspace.view(), out.view());
+        Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
+                             impl::range(m_space, out.size()),
+                             impl::IdentityCopy<T, true>{m_workspace.view(), out.view()});
       }
     };
     std::vector<std::int64_t> key;
@@ -420,7 +428,9 @@ Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
     }
   }
   if (reduce == Reduce::Mean)
-    KokkosBlas::scal(result.view(), T(1) / static_cast<T>(m_num), result.view());
+    Kokkos::parallel_for("kinv::DistributedStackedPhysics::mean",
+                         impl::range(m_space, result.size()),
+                         impl::ScaleInPlace<T>{result.view(), T(1) / static_cast<T>(m_num)});
   return result;
 }
 
@@ -561,7 +571,10 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
     auto contribute = [&](const Tensor<T>& out) {
       deep_copy(out, local_operator(0).A_dagger(local[0], lo));
       for (std::size_t k = 1; k < local.size(); ++k)
-        KokkosBlas::axpy(T(1), local_operator(k).A_dagger(local[k], lo).view(), out.view());
+        Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
+                             impl::range(this->execution_space(), out.size()),
+                             impl::IdentityCopy<T, true>{
+                                 local_operator(k).A_dagger(local[k], lo).view(), out.view()});
     };
     return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Dagger, Reduce::Mean,
                                        o.gather, key, local_shape, contribute, status);

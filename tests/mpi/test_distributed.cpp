@@ -348,6 +348,54 @@ TYPED_TEST(Distributed, EveryPartitionMatchesTheStackedReference) {
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
+// A stack on a user's execution space instance (another stream or thread partition): its
+// operators and its own kernels run there, with the same results as on the default instance.
+TYPED_TEST(Distributed, RunsOnAUserExecutionSpaceInstance) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const std::int64_t C = 1, H = 10, W = 10, n = 5;
+  auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
+  auto ref = test::stacked_reference<T>(n, make);
+  const auto instances = compat::partition_instances(ExecutionSpace(), 2);
+  const Tensor<T> x = test::random_tensor<T>({1, C, H, W}, 21);
+  const TensorList<T> yr = ref.A(x);
+  const double tol = 64 * std::numeric_limits<T>::epsilon();
+  for (auto s : all_strategies) {
+    const std::string what = to_string(s);
+    checks.no_throw(
+        [&] {
+          DistributedStackedLinearPhysics<T> A(ctx, n, make, test::with_strategy(s));
+          A.set_execution_space(instances[1]);
+          checks.expect(compat::same_instance(A.execution_space(), instances[1]),
+                        what + ": the stack's instance");
+          for (std::size_t k = 0; k < A.num_local_operators(); ++k)
+            checks.expect(
+                compat::same_instance(A.local_operator(k).execution_space(), instances[1]),
+                what + ": operator " + std::to_string(k) + "'s instance");
+          for (int rep = 0; rep < 2; ++rep) {
+            const TensorList<T> y = A.A(x);
+            bool same = y.size() == yr.size();
+            for (std::size_t i = 0; same && i < y.size(); ++i)
+              same = test::bitwise_equal(y[i], yr[i]);
+            checks.expect(same, what + ": A");
+            const Tensor<T> at = A.A_adjoint(yr), atr = ref.A_adjoint(yr);
+            const Tensor<T> mean = A.A_adjoint(yr, true, Reduce::Mean);
+            checks.expect(
+                test::max_abs_diff(at, atr) <= tol * (1.0 + static_cast<double>(test::norm(atr))),
+                what + ": A_adjoint");
+            std::vector<T> scaled = to_vector(at);
+            for (T& v : scaled) v /= static_cast<T>(n);
+            checks.expect(test::max_abs_diff(mean, from_vector<T>("mean", at.shape(), scaled)) <=
+                              tol * (1.0 + static_cast<double>(test::norm(at))),
+                          what + ": A_adjoint mean");
+          }
+        },
+        what);
+  }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
 // Kokkos Tools see each distributed call as a region holding its strategy, this rank's operator
 // calls and the MPI collectives, the first call (agreement) and the steady state alike.
 TEST(Distributed, CallsAndTheirPhasesAreProfilingRegions) {

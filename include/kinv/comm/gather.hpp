@@ -117,6 +117,10 @@ class GatherEngine {
                  Tensor<T>& out);
 
   const Communicator& communicator() const noexcept { return m_comm; }
+  /// The execution space instance the local results are computed on: fenced before results
+  /// go to MPI, and the instance of the engine's own kernels.
+  void set_execution_space(const ExecutionSpace& space) { m_space = space; }
+  const ExecutionSpace& execution_space() const noexcept { return m_space; }
 
  private:
   Buffer<T>& pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label);
@@ -132,6 +136,7 @@ class GatherEngine {
   bool all_fine(const GatherLayout& L, const Buffer<T>& recv);
 
   Communicator m_comm;
+  ExecutionSpace m_space;
   Buffer<T> m_recv[2];       // gathered results; one may still be held by the caller
   TensorList<T> m_views[2];  // the results' views of m_recv[j] (layout m_views_of[j])
   std::uint64_t m_views_of[2] = {0, 0};

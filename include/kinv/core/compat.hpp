@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #if !defined(KOKKOS_VERSION)
 #error "kinv needs a Kokkos that defines KOKKOS_VERSION"
@@ -85,6 +86,19 @@ bool same_instance(const Space& a, const Space& b) {
   (void)a;
   (void)b;
   return true;
+#endif
+}
+
+// n execution space instances that may run concurrently: Kokkos' partition_space (new streams
+// on GPUs, disjoint thread pools on OpenMP) from 4.2; before, the given instance n times (3.4
+// here is Serial only, where every instance is the one).
+template <class Space>
+std::vector<Space> partition_instances(const Space& space, int n) {
+#if KINV_KOKKOS_VERSION_AT_LEAST(4, 2)
+  return Kokkos::Experimental::partition_space(space,
+                                               std::vector<int>(static_cast<std::size_t>(n), 1));
+#else
+  return std::vector<Space>(static_cast<std::size_t>(n), space);
 #endif
 }
 

@@ -104,6 +104,12 @@ class DistributedStackedPhysics {
   std::int64_t num_operators() const noexcept { return m_num; }
   /// This rank's operator indices, increasing.
   const std::vector<std::int64_t>& local_indices() const noexcept { return m_local; }
+  /// Runs this rank's operators, the stack's own kernels and the fences before MPI calls on
+  /// `space`: a user's execution space instance (a CUDA or HIP stream, a partition of the
+  /// OpenMP threads). Work the caller queued on that instance before a call is ordered before
+  /// it, without a fence. Sets the instance of every local operator; not collective.
+  void set_execution_space(const ExecutionSpace& space);
+  const ExecutionSpace& execution_space() const noexcept { return m_space; }
   /// owners()[i]: the rank that owns operator i (the same vector on every rank).
   const std::vector<int>& owners() const noexcept { return m_owner; }
   const DistributedOptions& options() const noexcept { return m_options; }
@@ -181,6 +187,7 @@ class DistributedStackedPhysics {
     Shape shape;
   };
   mutable comm::GatherEngine<T> m_engine;
+  ExecutionSpace m_space;  // the instance of the local operators and the stack's kernels
   mutable comm::GatherLayout m_layout;
   mutable ReduceCache m_reduce_cache[static_cast<int>(Method::Count)];
   mutable Tensor<T> m_workspace;

@@ -23,6 +23,14 @@ struct IdentityCopy {
   }
 };
 
+/// x *= s.
+template <class T>
+struct ScaleInPlace {
+  Kokkos::View<T*, MemorySpace> x;
+  T s;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const { x(i) *= s; }
+};
+
 /// y(b, 0, p) = sum_c w(c) x(b, c, p) for x of shape (B, C, P) (P: the pixels after the
 /// channel axis), summed in channel order.
 template <class T>
