@@ -8,9 +8,14 @@
 # It is used by kinv's own build and installed next to kinvConfig.cmake for consumers.
 
 macro(kinv_find_kokkos)
+  # QUIET: find_package quietly. DEPENDENCY (from kinvConfig.cmake): find_dependency, so that a
+  # missing Kokkos makes find_package(kinv) report kinv as not found, with the reason.
   set(_kinv_quiet)
-  if(ARGV0 STREQUAL "QUIET")
+  set(_kinv_dep FALSE)
+  if("${ARGV0}" STREQUAL "QUIET")
     set(_kinv_quiet QUIET)
+  elseif("${ARGV0}" STREQUAL "DEPENDENCY")
+    set(_kinv_dep TRUE)
   endif()
 
   # Trilinos' KokkosConfig forces CMAKE_CXX_EXTENSIONS=OFF into the cache: keep the caller's.
@@ -24,7 +29,11 @@ macro(kinv_find_kokkos)
     # With extensions already off (as a normal variable), Trilinos' config neither warns nor
     # writes the cache; the caller's value is restored below.
     set(CMAKE_CXX_EXTENSIONS OFF)
-    find_package(Kokkos REQUIRED ${_kinv_quiet})
+    if(_kinv_dep)
+      find_dependency(Kokkos)
+    else()
+      find_package(Kokkos REQUIRED ${_kinv_quiet})
+    endif()
   endif()
 
   if(TARGET trilinos_kokkoscore)
@@ -39,8 +48,12 @@ macro(kinv_find_kokkos)
       INTERFACE_INCLUDE_DIRECTORIES "${_kinv_kokkos_inc}")
     if(NOT TARGET Kokkos::kokkoskernels)
       if(NOT TARGET trilinos_kokkoskernels)
-        find_package(KokkosKernels REQUIRED ${_kinv_quiet}
-                     HINTS "${Kokkos_DIR}/../KokkosKernels")
+        if(_kinv_dep)
+          find_dependency(KokkosKernels HINTS "${Kokkos_DIR}/../KokkosKernels")
+        else()
+          find_package(KokkosKernels REQUIRED ${_kinv_quiet}
+                       HINTS "${Kokkos_DIR}/../KokkosKernels")
+        endif()
       endif()
       add_library(Kokkos::kokkoskernels INTERFACE IMPORTED)
       set_target_properties(Kokkos::kokkoskernels PROPERTIES
@@ -51,8 +64,14 @@ macro(kinv_find_kokkos)
   else()
     if(NOT TARGET Kokkos::kokkoskernels)
       # Kokkos Kernels is often installed in Kokkos' prefix: look there after the usual places.
-      find_package(KokkosKernels REQUIRED ${_kinv_quiet}
-                   HINTS "${Kokkos_DIR}/../KokkosKernels" "${Kokkos_DIR}/../../../lib64/cmake/KokkosKernels")
+      if(_kinv_dep)
+        find_dependency(KokkosKernels HINTS "${Kokkos_DIR}/../KokkosKernels"
+                        "${Kokkos_DIR}/../../../lib64/cmake/KokkosKernels")
+      else()
+        find_package(KokkosKernels REQUIRED ${_kinv_quiet}
+                     HINTS "${Kokkos_DIR}/../KokkosKernels"
+                           "${Kokkos_DIR}/../../../lib64/cmake/KokkosKernels")
+      endif()
     endif()
     set(KINV_KOKKOS_FLAVOR "standalone")
   endif()
@@ -64,4 +83,5 @@ macro(kinv_find_kokkos)
   endif()
   unset(_kinv_saved_ext)
   unset(_kinv_quiet)
+  unset(_kinv_dep)
 endmacro()
