@@ -90,11 +90,13 @@ bool same_instance(const Space& a, const Space& b) {
 }
 
 // n execution space instances that may run concurrently: Kokkos' partition_space (new streams
-// on GPUs, disjoint thread pools on OpenMP) from 4.2; before, the given instance n times (3.4
-// here is Serial only, where every instance is the one).
+// on GPUs, disjoint thread pools on OpenMP) from 4.2; the given instance n times before, or
+// when it has fewer threads than n (an OpenMP partition without a thread cannot run). 3.4 here
+// is Serial only, where every instance is the one.
 template <class Space>
 std::vector<Space> partition_instances(const Space& space, int n) {
 #if KINV_KOKKOS_VERSION_AT_LEAST(4, 2)
+  if (space.concurrency() < n) return std::vector<Space>(static_cast<std::size_t>(n), space);
   return Kokkos::Experimental::partition_space(space,
                                                std::vector<int>(static_cast<std::size_t>(n), 1));
 #else
