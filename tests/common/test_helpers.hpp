@@ -109,5 +109,20 @@ bool bitwise_equal(const Tensor<T>& a, const Tensor<T>& b) {
   return std::memcmp(va.data(), vb.data(), va.size() * sizeof(T)) == 0;
 }
 
+/// Whether two lists hold as many tensors, each bitwise equal to its counterpart.
+template <class T>
+bool bitwise_equal(const std::vector<Tensor<T>>& a, const std::vector<Tensor<T>>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!bitwise_equal(a[i], b[i])) return false;
+  return true;
+}
+
+/// max |a - b| <= tol (1 + ||b||): equal to rounding, for sums computed in another order.
+template <class T>
+bool close_to(const Tensor<T>& a, const Tensor<T>& b, double tol) {
+  return a.shape() == b.shape() && max_abs_diff(a, b) <= tol * (1.0 + static_cast<double>(norm(b)));
+}
+
 }  // namespace test
 }  // namespace kinv
