@@ -41,10 +41,10 @@
 #include <kinv/comm/gather.hpp>
 
 #include <kinv/distributed/context.hpp>
-#include <kinv/distributed/partition.hpp>
 #include <kinv/distributed/data_fidelity.hpp>
 #include <kinv/distributed/distribute.hpp>
 #include <kinv/distributed/factory_args.hpp>
+#include <kinv/distributed/partition.hpp>
 #include <kinv/distributed/processing.hpp>
 #include <kinv/distributed/stacked_physics.hpp>
 #include <kinv/distributed/tiling.hpp>
