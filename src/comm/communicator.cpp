@@ -647,8 +647,9 @@ void Communicator::allgatherv_host(const void* send, void* recv,
       MPI_Allgatherv(send, ic[me], MPI_BYTE, recv, ic.data(), id.data(), MPI_BYTE, m_impl->comm),
       "MPI_Allgatherv");
 #else
-  std::memcpy(static_cast<char*>(recv) + displs.at(me), send,
-              static_cast<std::size_t>(counts.at(me)));
+  if (counts.at(me) > 0)
+    std::memcpy(static_cast<char*>(recv) + displs.at(me), send,
+                static_cast<std::size_t>(counts.at(me)));
 #endif
 }
 
@@ -686,8 +687,10 @@ std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
     for (int r = 0; r < P; ++r) slot_at[r + 1] = slot_at[r] + prefix + sizes[r];
     std::vector<char> block(static_cast<std::size_t>(prefix + sizes[rank()]), 0);
     std::memcpy(block.data(), &mine, sizeof(mine));
-    std::memcpy(block.data() + prefix, send.data(),
-                static_cast<std::size_t>(std::min(mine, sizes[rank()])));
+    // memcpy takes no null pointer, not even for 0 bytes (an empty send has none).
+    if (std::min(mine, sizes[rank()]) > 0)
+      std::memcpy(block.data() + prefix, send.data(),
+                  static_cast<std::size_t>(std::min(mine, sizes[rank()])));
     std::vector<char> slots(static_cast<std::size_t>(slot_at.back()));
 #if KINV_HAVE_MPI
     std::vector<std::int64_t> counts(static_cast<std::size_t>(P));
@@ -712,8 +715,9 @@ std::vector<char> Communicator::allgatherv_bytes(const std::vector<char>& send,
       for (int r = 0; r < P; ++r) offsets[r + 1] = offsets[r] + actual[r];
       std::vector<char> recv(static_cast<std::size_t>(offsets.back()));
       for (int r = 0; r < P; ++r)
-        std::memcpy(recv.data() + offsets[r], slots.data() + slot_at[r] + prefix,
-                    static_cast<std::size_t>(actual[r]));
+        if (actual[r] > 0)
+          std::memcpy(recv.data() + offsets[r], slots.data() + slot_at[r] + prefix,
+                      static_cast<std::size_t>(actual[r]));
       sizes = actual;
       return recv;
     }
