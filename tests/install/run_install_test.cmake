@@ -23,7 +23,9 @@ message(STATUS "configuring the consumer project against the installed package")
 separate_arguments(kokkos_args UNIX_COMMAND "${KOKKOS_ARGS}")
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
-    -DCMAKE_BUILD_TYPE=Release ${kokkos_args})
+    -DCMAKE_BUILD_TYPE=Release ${kokkos_args}
+    # kinv's own compile and link flags (the sanitizers of the `sanitize` preset).
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 message(STATUS "running the contract snippet on 2 ranks")
 run(${MPIEXEC} ${NP_FLAG} 2 "${WORK_DIR}/build/contract")
