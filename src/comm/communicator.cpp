@@ -9,6 +9,9 @@
 #include <functional>
 #include <new>
 #include <typeinfo>
+#if defined(__GNUG__)
+#include <cxxabi.h>
+#endif
 
 #if KINV_HAVE_MPI
 #define OMPI_SKIP_MPICXX 1
@@ -41,6 +44,21 @@ void Status::rethrow_if_failed() const {
   throw Error(what, operator_index);
 }
 
+namespace {
+// "std::runtime_error" rather than "St13runtime_error".
+std::string type_name(const std::type_info& t) {
+#if defined(__GNUG__)
+  int status = 0;
+  char* name = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && name ? name : t.name();
+  std::free(name);
+  return out;
+#else
+  return t.name();
+#endif
+}
+}  // namespace
+
 void Status::capture_current_exception() noexcept {
   if (!ok) return;
   exception = std::current_exception();
@@ -49,9 +67,9 @@ void Status::capture_current_exception() noexcept {
   } catch (const Error& e) {
     fail(e.kind(), e.what(), e.operator_index());
   } catch (const std::bad_alloc& e) {
-    fail("std::bad_alloc", std::string("out of memory: ") + e.what());
+    fail(type_name(typeid(e)), std::string("out of memory: ") + e.what());
   } catch (const std::exception& e) {
-    fail("std::exception", e.what());
+    fail(type_name(typeid(e)), e.what());
   } catch (...) {
     fail("unknown exception", "an exception of unknown type");
   }

@@ -1,8 +1,10 @@
 #include <kinv/comm/gather.hpp>
+#include <kinv/core/fault.hpp>
 #include <kinv/core/profiling.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <ostream>
@@ -172,6 +174,64 @@ void compute_block(const ExecutionSpace& space, const GatherLayout& L, int me, c
 }  // namespace
 
 template <class T>
+Buffer<T> GatherEngine<T>::allocate(std::int64_t n, const char* label) {
+  try {
+    if (impl::fault::fire(impl::fault::Point::GatherAllocation)) throw std::bad_alloc();
+    return Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
+                     static_cast<std::size_t>(n));
+  } catch (const std::exception& e) {
+    if (m_reserving) throw;
+    // Inside a collective: the other ranks already wait in it, and this rank has no buffer to
+    // take part with. Stopping the job is the only way not to leave them waiting.
+    std::fprintf(stderr,
+                 "kinv: rank %d could not allocate %lld bytes for '%s' inside a collective call "
+                 "(%s); the results of the last two calls are still held, so no buffer could be "
+                 "reused. Aborting the job, as the other ranks are already in the collective.\n",
+                 m_comm.rank(), static_cast<long long>(n) * static_cast<long long>(sizeof(T)),
+                 label, e.what());
+    std::fflush(stderr);
+    abort_all(12);
+  }
+}
+
+template <class T>
+bool GatherEngine<T>::uses_small_broadcast(const GatherLayout& L) const {
+  return L.total * static_cast<std::int64_t>(sizeof(T)) <= broadcast_blocking_bytes &&
+         m_comm.size() > 1 && memory_is_host_accessible && Communicator::has_persistent_bcast();
+}
+
+template <class T>
+void GatherEngine<T>::reserve_gather(const GatherLayout& L, GatherStrategy strategy) {
+  m_reserving = true;
+  try {
+    (void)pick_recv(L.total);
+    if (strategy == GatherStrategy::Broadcast && uses_small_broadcast(L) &&
+        static_cast<std::int64_t>(m_small.extent(0)) != L.total) {
+      m_small_bcasts.clear();  // set up again for the new buffer
+      m_small_of = 0;
+      m_small = Buffer<T>();
+      m_small = allocate(L.total, "kinv::gather::small");
+    }
+  } catch (...) {
+    m_reserving = false;
+    throw;
+  }
+  m_reserving = false;
+}
+
+template <class T>
+void GatherEngine<T>::reserve_reduce(std::int64_t n) {
+  m_reserving = true;
+  try {
+    (void)pick(m_reduce, n + 1, "kinv::reduce");
+  } catch (...) {
+    m_reserving = false;
+    throw;
+  }
+  m_reserving = false;
+}
+
+template <class T>
 Buffer<T>& GatherEngine<T>::pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label) {
   // A buffer whose only owner is this engine can be reused; one still referenced by results
   // the caller holds must not be overwritten.
@@ -179,12 +239,11 @@ Buffer<T>& GatherEngine<T>::pick(Buffer<T> (&pair)[2], std::int64_t n, const cha
     if (static_cast<std::int64_t>(b.extent(0)) == n && b.use_count() == 1) return b;
   for (auto& b : pair)
     if (b.use_count() <= 1) {
-      b = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
-                    static_cast<std::size_t>(n));
+      b = Buffer<T>();  // the old buffer goes first: peak memory is the new one
+      b = allocate(n, label);
       return b;
     }
-  pair[0] = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
-                      static_cast<std::size_t>(n));
+  pair[0] = allocate(n, label);
   return pair[0];
 }
 
@@ -204,8 +263,7 @@ std::size_t GatherEngine<T>::pick_recv(std::int64_t n) {
   m_views[j].clear();
   m_views_of[j] = 0;
   m_recv[j] = Buffer<T>();
-  m_recv[j] = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::recv"),
-                        static_cast<std::size_t>(n));
+  m_recv[j] = allocate(n, "kinv::gather::recv");
   return j;
 }
 
@@ -286,8 +344,7 @@ bool GatherEngine<T>::broadcast(const GatherLayout& L, bool deviate, const Local
   // up once per layout and started together (MPI_Startall), into a buffer of their own that is
   // copied to the receive buffer: the same on every rank, whatever buffer each rank's caller
   // still holds.
-  if (blocking && P > 1 && memory_is_host_accessible && Communicator::has_persistent_bcast())
-    return small_broadcast(L, deviate, compute, status, out);
+  if (uses_small_broadcast(L)) return small_broadcast(L, deviate, compute, status, out);
   const std::size_t j = pick_recv(L.total);
   const Buffer<T>& recv = m_recv[j];
   Kokkos::View<T*, compat::HostPinnedSpace> stage;
@@ -355,9 +412,10 @@ bool GatherEngine<T>::small_broadcast(const GatherLayout& L, bool deviate,
     // operators.
     m_small_bcasts.clear();
     m_small_of = 0;
-    m_small = Buffer<T>();
-    m_small = Buffer<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::gather::small"),
-                        static_cast<std::size_t>(L.total));
+    if (static_cast<std::int64_t>(m_small.extent(0)) != L.total) {
+      m_small = Buffer<T>();
+      m_small = allocate(L.total, "kinv::gather::small");
+    }
     std::vector<std::int64_t>& left = m_left;
     left.assign(static_cast<std::size_t>(P), 0);
     for (int o : L.owner) ++left[static_cast<std::size_t>(o)];
@@ -459,9 +517,12 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
     }
     send = reinterpret_cast<char*>(host.data());
   }
-  std::memcpy(send, &mine, sizeof(mine));
-  std::memset(send + sizeof(mine), 0, prefix - sizeof(mine));
   records::encode_into(send + prefix, h, recs, plan);
+  if (impl::fault::fire(impl::fault::Point::NaiveCorruptBlock)) send[prefix + 4] ^= 0x5a;
+  const std::int64_t claimed =
+      mine + (impl::fault::fire(impl::fault::Point::NaiveWrongSize) ? slot_bytes : 0);
+  std::memcpy(send, &claimed, sizeof(claimed));
+  std::memset(send + sizeof(claimed), 0, prefix - sizeof(claimed));
 
   // 2. One byte all-gather into slots of last call's sizes; a size exchange only when a block
   // outgrew its slot (every rank reads the same true sizes, so all redo it together).
@@ -495,8 +556,33 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
   bool done = static_cast<int>(m_naive_sizes.size()) == P && exchange();
   if (!done) {
     m_naive_sizes = m_comm.allgather(round_slot(mine));
+    // The receive buffer for the new sizes is allocated before the exchange, and every rank
+    // learns whether that worked (an allocation cannot fail inside the collective then).
+    std::int64_t total = 0;
+    for (int r = 0; r < P; ++r) total += prefix + m_naive_sizes[r];
+    Status reserved;
+    m_reserving = true;
+    guarded(reserved, [&] {
+      if (in_place)
+        (void)pick_recv(total / elem);
+      else
+        (void)m_comm.staging<T>(4, total / elem);
+    });
+    m_reserving = false;
+    m_comm.check(reserved);
     done = exchange();
-    if (!done) throw CommError("naive gather: a block does not fit the slot its rank asked for");
+    if (!done) {
+      // Every rank asked for the slot of its block's true size: a block that still does not
+      // fit claims more bytes than its rank encoded (a corrupted size word).
+      std::string which;
+      for (int r = 0; r < P; ++r)
+        if (!(actual[r] >= 0 && round_slot(actual[r]) <= m_naive_sizes[r]))
+          which += (which.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r) +
+                   " claims " + std::to_string(actual[r]) + " bytes in a slot of " +
+                   std::to_string(m_naive_sizes[r]);
+      throw CommError("naive gather: a block does not fit the slot its rank asked for (" + which +
+                      ")");
+    }
   }
   // Slots follow this call's sizes (rounded), so that shrinking blocks shrink their slots.
   for (int r = 0; r < P; ++r) m_naive_sizes[r] = round_slot(actual[r]);

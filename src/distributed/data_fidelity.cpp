@@ -118,14 +118,12 @@ Tensor<T> DistributedDataFidelity<T>::fn(const Tensor<T>& x, const TensorList<T>
     if (x.rank() < 1) throw ShapeError("DistributedDataFidelity::fn: x", "(B, ...)", "a scalar");
   });
   auto local_shape = [&] { return Shape{x.shape()[0]}; };
-  auto contribute = [&](const Tensor<T>& out) {
-    fill(out, T(0));
-    for (std::size_t k = 0; k < local.size(); ++k) {
-      fidelity(k).d().fn_add(apply_into(physics.local_operator(k), x, m_ax), local[k], out);
-    }
+  auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+    if (!add) fill(out, T(0));
+    fidelity(k).d().fn_add(apply_into(physics.local_operator(k), x, m_ax), local[k], out);
   };
   return physics.reduce_over_operators(Method::Fidelity, m_reduction, gather, key, local_shape,
-                                       contribute, status);
+                                       term, status);
 }
 
 template <class T>
@@ -143,19 +141,17 @@ Tensor<T> DistributedDataFidelity<T>::grad(const Tensor<T>& x, const TensorList<
     key = shape_key(x.shape());
   });
   auto local_shape = [&] { return x.shape(); };
-  auto contribute = [&](const Tensor<T>& out) {
-    for (std::size_t k = 0; k < local.size(); ++k) {
-      const auto& op = physics.local_operator(k);
-      apply_into(op, x, m_ax);
-      fidelity(k).d().grad(m_ax, local[k], m_ax);  // in place: grad d(A_i x, y_i)
-      if (k == 0)
-        op.A_vjp(x, m_ax, out);
-      else
-        op.A_adjoint_add(m_ax, out);
-    }
+  auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+    const auto& op = physics.local_operator(k);
+    apply_into(op, x, m_ax);
+    fidelity(k).d().grad(m_ax, local[k], m_ax);  // in place: grad d(A_i x, y_i)
+    if (add)
+      op.A_adjoint_add(m_ax, out);
+    else
+      op.A_vjp(x, m_ax, out);
   };
   return physics.reduce_over_operators(Method::FidelityGrad, m_reduction, gather, key, local_shape,
-                                       contribute, status);
+                                       term, status);
 }
 
 template class DistributedDataFidelity<float>;

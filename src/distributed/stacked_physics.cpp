@@ -18,6 +18,8 @@ namespace {
 constexpr std::int64_t tag_construct = 0x6b696e76;  // "kinv"
 constexpr std::int64_t tag_layout = 1;
 constexpr std::int64_t tag_reduce = 2;
+constexpr std::int64_t tag_strategy = 3;
+constexpr std::int64_t tag_call = 4;
 
 void put_shape(std::vector<std::int64_t>& p, const Shape& s) {
   p.push_back(s.rank());
@@ -95,10 +97,13 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
                                             static_cast<std::int64_t>(sizeof(T)),
                                             require_linear ? 1 : 0,
                                             static_cast<std::int64_t>(options.partition),
-                                            static_cast<std::int64_t>(costs_hash >> 1)};
+                                            static_cast<std::int64_t>(costs_hash >> 1),
+                                            options.reproducible ? 1 : 0,
+                                            static_cast<std::int64_t>(options.validation)};
   const auto all = m_comm.agree(status, config);
-  static const char* names[] = {
-      "tag", "num_operators", "gather_strategy", "scalar size", "linearity", "partition", "costs"};
+  static const char* names[] = {"tag",       "num_operators", "gather_strategy",
+                                "scalar size", "linearity",   "partition",
+                                "costs",     "reproducible",  "validation"};
   for (int r = 1; r < P; ++r)
     for (std::size_t f = 0; f < config.size(); ++f)
       if (all[r].size() != config.size() || all[r][f] != all[0][f])
@@ -165,6 +170,67 @@ void DistributedStackedPhysics<T>::set_execution_space(const ExecutionSpace& spa
 }
 
 template <class T>
+void DistributedStackedPhysics<T>::set_gather_strategy(GatherStrategy s) {
+  check_alive();
+  comm::Status status;
+  comm::guarded(status, [&] { (void)to_string(s); });  // rejects invalid enum values
+  const auto all = m_comm.agree(status, {tag_strategy, static_cast<std::int64_t>(s)});
+  for (int r = 0; r < static_cast<int>(all.size()); ++r) {
+    if (all[r].size() != 2 || all[r][0] != tag_strategy)
+      throw ValueError("set_gather_strategy: rank " + std::to_string(r) +
+                       " is in a different call (collective calls must match on every rank)");
+    if (all[r][1] != all[0][1])
+      throw ValueError("set_gather_strategy: the strategy differs across ranks (rank 0: " +
+                       to_string(static_cast<GatherStrategy>(all[0][1])) + ", rank " +
+                       std::to_string(r) + ": " +
+                       to_string(static_cast<GatherStrategy>(all[r][1])) + ")");
+  }
+  m_options.gather_strategy = s;
+}
+
+template <class T>
+void DistributedStackedPhysics<T>::validate_call(Method method, const Shape* input) const {
+  if (m_options.validation != Validation::EveryCall) return;
+  static const char* names[] = {"A",         "forward",     "A_adjoint",
+                                "A_vjp",     "A_adjoint_A", "A_dagger",
+                                "compute_sqnorm", "DistributedDataFidelity::fn",
+                                "DistributedDataFidelity::grad"};
+  static_assert(sizeof(names) / sizeof(names[0]) == static_cast<int>(Method::Count),
+                "a name per method");
+  std::vector<std::int64_t> payload = {tag_call, static_cast<std::int64_t>(method), m_num,
+                                       static_cast<std::int64_t>(m_options.gather_strategy)};
+  if (input) put_shape(payload, *input);
+  const auto all = m_comm.agree(comm::Status{}, payload);
+  auto method_name = [&](std::int64_t m) -> std::string {
+    return m >= 0 && m < static_cast<std::int64_t>(Method::Count) ? names[m] : "?";
+  };
+  for (int r = 0; r < static_cast<int>(all.size()); ++r) {
+    const auto& p = all[r];
+    if (p.size() < 4 || p[0] != tag_call)
+      throw ValueError("validation: rank " + std::to_string(r) +
+                       " is in a different call (collective calls must match on every rank)");
+    if (p[1] != payload[1])
+      throw ValueError("validation: rank " + std::to_string(r) + " calls " + method_name(p[1]) +
+                       " while rank " + std::to_string(m_comm.rank()) + " calls " +
+                       method_name(payload[1]) + " (collective calls must match on every rank)");
+    if (p[2] != m_num || p[3] != payload[3])
+      throw ValueError("validation: rank " + std::to_string(r) + " uses num_operators " +
+                       std::to_string(p[2]) + " and strategy " +
+                       to_string(static_cast<GatherStrategy>(p[3])) + ", this rank " +
+                       std::to_string(m_num) + " and " + to_string(m_options.gather_strategy));
+    if (input) {
+      std::size_t at = 4;
+      const Shape in = get_shape(p, at);
+      if (in != *input)
+        throw ShapeError(std::string(method_name(payload[1])) +
+                             ": the input shape differs across ranks (this rank vs rank " +
+                             std::to_string(r) + ")",
+                         input->to_string(), in.to_string());
+    }
+  }
+}
+
+template <class T>
 void DistributedStackedPhysics<T>::check_alive() const {
   if (m_comm.is_freed())
     throw StateError("DistributedStackedPhysics used after its DistributedContext was finalised");
@@ -225,22 +291,20 @@ TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather,
       }
       return s;
     };
-    auto contribute = [&](const Tensor<T>& out) {
-      compute(0, out);
-      for (std::size_t k = 1; k < m_ops.size(); ++k) {
-        if (m_workspace.shape() != out.shape() || m_workspace.data() == nullptr)
-          m_workspace =
-              Tensor<T>::uninitialized("kinv::DistributedStackedPhysics::workspace", out.shape());
-        compute(k, m_workspace);
-        Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
-                             impl::range(m_space, out.size()),
-                             impl::IdentityCopy<T, true>{m_workspace.view(), out.view()});
-      }
+    auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+      if (!add) return compute(k, out);
+      if (m_workspace.shape() != out.shape() || m_workspace.data() == nullptr)
+        m_workspace =
+            Tensor<T>::uninitialized("kinv::DistributedStackedPhysics::workspace", out.shape());
+      compute(k, m_workspace);
+      Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
+                           impl::range(m_space, out.size()),
+                           impl::IdentityCopy<T, true>{m_workspace.view(), out.view()});
     };
     std::vector<std::int64_t> key;
     put_shape(key, x.shape());
     return TensorList<T>{
-        reduce_over_operators(method, reduce, gather, key, local_shape, contribute, status)};
+        reduce_over_operators(method, reduce, gather, key, local_shape, term, status)};
   }
 
   if (!gather) {
@@ -254,6 +318,7 @@ TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather,
     return out;
   }
 
+  validate_call(noisy ? Method::Forward : Method::A, &x.shape());
   if (m_options.gather_strategy == GatherStrategy::Naive) {
     comm::Status status;
     std::vector<Shape> shapes;
@@ -337,6 +402,16 @@ TensorList<T> DistributedStackedPhysics<T>::gather_with_layout(
 
   m_layout = comm::GatherLayout::build(input0, shapes, m_owner, P, m_comm.rank(),
                                        comm::slot_alignment<T>());
+  // The buffers are allocated outside the collective, and every rank learns whether that
+  // worked (out of memory on one rank fails every rank, instead of leaving them waiting).
+  comm::Status reserved;
+  comm::guarded(reserved, [&] { m_engine.reserve_gather(m_layout, m_options.gather_strategy); });
+  try {
+    m_comm.check(reserved);
+  } catch (...) {
+    m_layout = comm::GatherLayout{};
+    throw;
+  }
   comm::Status second;
   if (run_strategy(false, compute, second, out)) return out;
   m_layout = comm::GatherLayout{};  // an operator failed: agree on it, start afresh next time
@@ -351,8 +426,7 @@ TensorList<T> DistributedStackedPhysics<T>::gather_with_layout(
 template <class T>
 Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
     Method method, Reduce reduce, bool gather, const std::vector<std::int64_t>& local_key,
-    const std::function<Shape()>& local_shape,
-    const std::function<void(const Tensor<T>&)>& contribute, comm::Status status) const {
+    const std::function<Shape()>& local_shape, const Term& term, comm::Status status) const {
   check_alive();
   if (reduce == Reduce::None)
     throw ValueError(
@@ -360,19 +434,43 @@ Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
         "rank's part)");
   ReduceCache& cache = m_reduce_cache[static_cast<int>(method)];
   const bool has_local = !m_ops.empty();
+  // This rank's operators' terms added in local order.
+  auto local_sum = [&](const Tensor<T>& out) {
+    for (std::size_t k = 0; k < m_ops.size(); ++k) term(k, out, k > 0);
+  };
 
   if (!gather) {
     // This rank's partial sum, no communication (as deepinv: no division for Mean).
     status.rethrow_if_failed();
     if (!has_local) return Tensor<T>("kinv::reduce::local", cache.valid ? cache.shape : Shape{});
     auto out = Tensor<T>::uninitialized("kinv::reduce::local", local_shape());
-    contribute(out);
+    local_sum(out);
     return out;
   }
+  validate_call(method, nullptr);
 
+  // Default: each rank adds its own terms, one all-reduce adds the ranks' sums. Reproducible:
+  // every operator's term is gathered, and every rank adds them in operator order.
+  const bool ordered = m_options.reproducible;
   auto body = [&](const Tensor<T>& out) {
     if (!has_local) return false;
-    contribute(out);
+    local_sum(out);
+    return true;
+  };
+  const comm::LocalCompute<T> one_term = [&](std::size_t k, const Tensor<T>& out) {
+    term(k, out, false);
+  };
+  TensorList<T> terms;
+  auto run = [&](bool deviate, comm::Status& st, Tensor<T>& out) {
+    if (!ordered) return m_engine.allreduce(cache.shape, deviate, body, st, out);
+    if (!m_engine.concatenated(cache.layout, deviate, one_term, st, terms)) return false;
+    out = Tensor<T>::uninitialized("kinv::reduce::ordered", cache.shape);
+    Kokkos::deep_copy(m_space, out.view(), terms[0].view());
+    for (std::size_t i = 1; i < terms.size(); ++i)
+      Kokkos::parallel_for("kinv::DistributedStackedPhysics::ordered_sum",
+                           impl::range(m_space, out.size()),
+                           impl::IdentityCopy<T, true>{terms[i].view(), out.view()});
+    terms = TensorList<T>();  // the gather buffer is free for the next call
     return true;
   };
   const auto& draws = save_draws();
@@ -380,7 +478,7 @@ Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
   bool done = false;
   if (cache.valid) {
     const bool deviate = !status.ok || cache.key != local_key;
-    if (m_engine.allreduce(cache.shape, deviate, body, status, result)) done = true;
+    if (run(deviate, status, result)) done = true;
     if (!done) restore_draws(draws);
   }
   if (!done) {
@@ -419,8 +517,25 @@ Tensor<T> DistributedStackedPhysics<T>::reduce_over_operators(
     cache.valid = true;
     cache.key = local_key;
     cache.shape = agreed;
+    if (ordered)
+      cache.layout = comm::GatherLayout::build(
+          agreed, std::vector<Shape>(static_cast<std::size_t>(m_num), agreed), m_owner,
+          m_comm.size(), m_comm.rank(), comm::slot_alignment<T>());
+    comm::Status reserved;  // as for gathers: allocated and agreed on outside the collective
+    comm::guarded(reserved, [&] {
+      if (ordered)
+        m_engine.reserve_gather(cache.layout, GatherStrategy::Concatenated);
+      else
+        m_engine.reserve_reduce(agreed.size());
+    });
+    try {
+      m_comm.check(reserved);
+    } catch (...) {
+      cache.valid = false;
+      throw;
+    }
     comm::Status second;
-    if (!m_engine.allreduce(agreed, false, body, second, result)) {
+    if (!run(false, second, result)) {
       cache.valid = false;
       restore_draws(draws);
       m_comm.check(second);
@@ -476,12 +591,14 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint(const TensorList<T>& y, 
     }
     return s;
   };
-  auto contribute = [&](const Tensor<T>& out) {
-    local_operator(0).A_adjoint(local[0], out);
-    for (std::size_t k = 1; k < local.size(); ++k) local_operator(k).A_adjoint_add(local[k], out);
+  auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+    if (add)
+      local_operator(k).A_adjoint_add(local[k], out);
+    else
+      local_operator(k).A_adjoint(local[k], out);
   };
   return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::AdjointSum, reduce,
-                                     gather, key, local_shape, contribute, status);
+                                     gather, key, local_shape, term, status);
 }
 
 template <class T>
@@ -503,12 +620,14 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_vjp(const Tensor<T>& x, const Te
     }
   });
   auto local_shape = [&] { return x.shape(); };
-  auto contribute = [&](const Tensor<T>& out) {
-    local_operator(0).A_vjp(x, local[0], out);
-    for (std::size_t k = 1; k < local.size(); ++k) local_operator(k).A_adjoint_add(local[k], out);
+  auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+    if (add)
+      local_operator(k).A_adjoint_add(local[k], out);
+    else
+      local_operator(k).A_vjp(x, local[k], out);
   };
   return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Vjp, reduce, gather, key,
-                                     local_shape, contribute, status);
+                                     local_shape, term, status);
 }
 
 template <class T>
@@ -524,12 +643,14 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_adjoint_A(const Tensor<T>& x, bo
                        s.to_string(), this->m_local[0]);
     return s;
   };
-  auto contribute = [&](const Tensor<T>& out) {
-    local_operator(0).A_adjoint_A(x, out);
-    for (std::size_t k = 1; k < this->m_ops.size(); ++k) local_operator(k).A_adjoint_A_add(x, out);
+  auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+    if (add)
+      local_operator(k).A_adjoint_A_add(x, out);
+    else
+      local_operator(k).A_adjoint_A(x, out);
   };
   return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::AdjointA, reduce, gather,
-                                     key, local_shape, contribute, comm::Status{});
+                                     key, local_shape, term, comm::Status{});
 }
 
 template <class T>
@@ -568,16 +689,17 @@ Tensor<T> DistributedStackedLinearPhysics<T>::A_dagger(const TensorList<T>& y,
       }
       return s;
     };
-    auto contribute = [&](const Tensor<T>& out) {
-      deep_copy(out, local_operator(0).A_dagger(local[0], lo));
-      for (std::size_t k = 1; k < local.size(); ++k)
+    auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+      const Tensor<T> xk = local_operator(k).A_dagger(local[k], lo);
+      if (add)
         Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
                              impl::range(this->execution_space(), out.size()),
-                             impl::IdentityCopy<T, true>{
-                                 local_operator(k).A_dagger(local[k], lo).view(), out.view()});
+                             impl::IdentityCopy<T, true>{xk.view(), out.view()});
+      else
+        deep_copy(out, xk);
     };
     return this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Dagger, Reduce::Mean,
-                                       o.gather, key, local_shape, contribute, status);
+                                       o.gather, key, local_shape, term, status);
   }
 
   // Global least squares through the distributed operators. Every vector the solver touches is
@@ -614,15 +736,18 @@ T DistributedStackedLinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0,
     lo.verbose = false;
     lo.info = nullptr;
     auto local_shape = [&] { return Shape{1}; };
-    auto contribute = [&](const Tensor<T>& out) {
-      T sum = T(0);
-      for (std::size_t k = 0; k < this->m_ops.size(); ++k)
-        sum += local_operator(k).compute_sqnorm(x0, lo);
-      fill(out, sum);
+    auto term = [&](std::size_t k, const Tensor<T>& out, bool add) {
+      const T value = local_operator(k).compute_sqnorm(x0, lo);
+      if (!add) return fill(out, value);
+      Tensor<T> one("kinv::DistributedStackedPhysics::sqnorm", Shape{1});
+      fill(one, value);
+      Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
+                           impl::range(this->execution_space(), out.size()),
+                           impl::IdentityCopy<T, true>{one.view(), out.view()});
     };
     const Tensor<T> r =
         this->reduce_over_operators(DistributedStackedPhysics<T>::Method::Sqnorm, Reduce::Sum,
-                                    o.gather, key, local_shape, contribute, comm::Status{});
+                                    o.gather, key, local_shape, term, comm::Status{});
     if (r.size() == 0) return T(0);  // gather = false on a rank without operators
     const T value = to_vector(r)[0];
     if (o.verbose && o.gather && this->m_comm.rank() == 0)

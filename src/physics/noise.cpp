@@ -97,8 +97,8 @@ void require_non_negative(const char* model, const Tensor<T>& y, const Execution
 
 template <class T>
 GaussianNoise<T>::GaussianNoise(T sigma, std::uint64_t seed) : NoiseModel<T>(seed), m_sigma(sigma) {
-  if (!(sigma >= T(0)))
-    throw ValueError("GaussianNoise: sigma must be >= 0, got " + std::to_string(sigma));
+  if (!(sigma >= T(0)) || !std::isfinite(static_cast<double>(sigma)))
+    throw ValueError("GaussianNoise: sigma must be finite and >= 0, got " + show(sigma));
 }
 
 template <class T>
@@ -144,8 +144,8 @@ PoissonGaussianNoise<T>::PoissonGaussianNoise(T gain, T sigma, bool clip_positiv
     : NoiseModel<T>(seed), m_gain(gain), m_sigma(sigma), m_clip(clip_positive) {
   if (!(gain > T(0)) || !std::isfinite(static_cast<double>(gain)))
     throw ValueError("PoissonGaussianNoise: gain must be positive and finite, got " + show(gain));
-  if (!(sigma >= T(0)))
-    throw ValueError("PoissonGaussianNoise: sigma must be >= 0, got " + show(sigma));
+  if (!(sigma >= T(0)) || !std::isfinite(static_cast<double>(sigma)))
+    throw ValueError("PoissonGaussianNoise: sigma must be finite and >= 0, got " + show(sigma));
 }
 
 template <class T>
@@ -160,7 +160,8 @@ void PoissonGaussianNoise<T>::apply(const Tensor<T>& y, const RandomStream& stre
 
 template <class T>
 UniformNoise<T>::UniformNoise(T a, std::uint64_t seed) : NoiseModel<T>(seed), m_a(a) {
-  if (!(a >= T(0))) throw ValueError("UniformNoise: a must be >= 0, got " + show(a));
+  if (!(a >= T(0)) || !std::isfinite(static_cast<double>(a)))
+    throw ValueError("UniformNoise: a must be finite and >= 0, got " + show(a));
 }
 
 template <class T>

@@ -164,6 +164,66 @@ TYPED_TEST(Distributed, ReduceSumsOverOperators) {
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
+// DistributedOptions::reproducible: every sum over operators adds the terms in operator order,
+// so the result is the same bits at any rank count and with any partition: equal to the terms
+// added in order on the host, and to the same stack on one process (MPI_COMM_SELF).
+TYPED_TEST(Distributed, ReproducibleSumsAreBitwiseTheSameAtAnyRankCount) {
+  using T = TypeParam;
+  auto& ctx = test::context();
+  RankChecks checks;
+  const std::int64_t n = 7;
+  auto make = [](std::int64_t i) { return test::same_shape_operator<T>(i, 2, 9, 9); };
+  auto ref = test::stacked_reference<T>(n, make);
+  const Tensor<T> x = test::random_tensor<T>({1, 2, 9, 9}, 31);
+  const TensorList<T> y = ref.A(test::random_tensor<T>({1, 2, 9, 9}, 32));
+  // The terms added one after the other, in operator order (one IEEE addition per term).
+  auto in_order = [&](auto term) {
+    std::vector<T> sum = to_vector(term(std::int64_t(0)));
+    for (std::int64_t i = 1; i < n; ++i) {
+      const std::vector<T> t = to_vector(term(i));
+      for (std::size_t j = 0; j < sum.size(); ++j) sum[j] = sum[j] + t[j];
+    }
+    return from_vector<T>("kinv::test::in_order", x.shape(), sum);
+  };
+  const Tensor<T> adj = in_order([&](std::int64_t i) { return ref[i].A_adjoint(y[i]); });
+  const Tensor<T> ata = in_order([&](std::int64_t i) { return ref[i].A_adjoint_A(x); });
+  const Tensor<T> sum = in_order([&](std::int64_t i) { return ref[i].A(x); });
+
+  DistributedContext self(comm::from_mpi(MPI_COMM_SELF));
+  for (auto p : {Partition::RoundRobin, Partition::Block, Partition::CostBalanced})
+    for (auto s : all_strategies) {
+      const std::string what = to_string(p) + ", " + to_string(s);
+      checks.no_throw(
+          [&] {
+            DistributedOptions o = test::with_strategy(s);
+            o.partition = p;
+            o.reproducible = true;
+            DistributedStackedLinearPhysics<T> A(ctx, n, make, o);
+            DistributedStackedLinearPhysics<T> one(self, n, make, o);
+            for (int rep = 0; rep < 2; ++rep) {  // agreement, then steady state
+              const Tensor<T> a = A.A_adjoint(y);
+              checks.expect(test::bitwise_equal(a, adj), what + ": A_adjoint, operator order");
+              checks.expect(test::bitwise_equal(a, one.A_adjoint(y)), what + ": A_adjoint, 1 rank");
+              checks.expect(test::bitwise_equal(A.A_adjoint_A(x), ata), what + ": A_adjoint_A");
+              checks.expect(test::bitwise_equal(A.A_vjp(x, y), one.A_vjp(x, y)), what + ": A_vjp");
+              checks.expect(test::bitwise_equal(A.A(x, true, Reduce::Sum).at(0), sum),
+                            what + ": A(reduce = sum)");
+              checks.expect(test::bitwise_equal(A.A_adjoint(y, true, Reduce::Mean),
+                                                one.A_adjoint(y, true, Reduce::Mean)),
+                            what + ": A_adjoint mean");
+            }
+            // Without the option the sums differ from the stack's by rounding only.
+            DistributedOptions fast = test::with_strategy(s);
+            fast.partition = p;
+            DistributedStackedLinearPhysics<T> F(ctx, n, make, fast);
+            checks.expect(test::close_to(F.A_adjoint(y), adj, 64 * std::numeric_limits<T>::epsilon()),
+                          what + ": default mode close");
+          },
+          what);
+    }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
 TYPED_TEST(Distributed, ForwardNoiseIsTheSameAtAnyRankCount) {
   using T = TypeParam;
   auto& ctx = test::context();

@@ -782,6 +782,20 @@ TYPED_TEST(OptimTest, BadInputGivesClearErrors) {
   p.max_iter = 0;
   EXPECT_THROW(blur.compute_sqnorm(b, p), ValueError);
   EXPECT_THROW(blur.compute_sqnorm(Tensor<T>("x0", {3})), ShapeError);
+
+  // NaN or Inf in the right-hand side: refused by every solver, not iterated to garbage.
+  for (T bad_value : {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity()}) {
+    auto b_bad = clone(b);
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b_bad.view());
+    h(5) = bad_value;
+    Kokkos::deep_copy(b_bad.view(), h);
+    Tensor<T> x0("x", b.shape());
+    EXPECT_THROW(conjugate_gradient(H, b_bad, x0), ValueError);
+    EXPECT_THROW(bicgstab(H, b_bad, x0), ValueError);
+    EXPECT_THROW(minres(H, b_bad, x0), ValueError);
+    EXPECT_THROW(lsqr(H, H, b_bad, x0), ValueError);
+    EXPECT_THROW(blur.A_dagger(b_bad), ValueError);
+  }
 }
 
 }  // namespace

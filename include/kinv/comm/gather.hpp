@@ -116,6 +116,14 @@ class GatherEngine {
                  const std::function<bool(const Tensor<T>& out)>& contribute, Status& status,
                  Tensor<T>& out);
 
+  /// Allocates now (outside any collective) the buffers a gather of `layout` will use, or the
+  /// result buffer of an allreduce of `n` elements; throws on failure (the caller
+  /// agrees on it). Later allocations inside a collective, which happen only when the caller
+  /// holds the results of the last two calls, cannot be agreed on: if one fails, the job is
+  /// aborted (MPI_Abort) with a message, as the other ranks are already waiting.
+  void reserve_gather(const GatherLayout& layout, GatherStrategy strategy);
+  void reserve_reduce(std::int64_t n);
+
   const Communicator& communicator() const noexcept { return m_comm; }
   /// The execution space instance the local results are computed on: fenced before results
   /// go to MPI, and the instance of the engine's own kernels.
@@ -123,6 +131,10 @@ class GatherEngine {
   const ExecutionSpace& execution_space() const noexcept { return m_space; }
 
  private:
+  /// Whether broadcast() takes small_broadcast() for this layout.
+  bool uses_small_broadcast(const GatherLayout& L) const;
+  /// A new buffer of n elements (see reserve_gather() for what a failure does).
+  Buffer<T> allocate(std::int64_t n, const char* label);
   Buffer<T>& pick(Buffer<T> (&pair)[2], std::int64_t n, const char* label);
   /// pick() for the receive buffers: which of m_recv holds n elements and is not held by the
   /// caller (beyond the engine's own result views).
@@ -151,6 +163,7 @@ class GatherEngine {
   PersistentRequests m_small_bcasts;  // its broadcasts, set up for layout m_small_of
   std::uint64_t m_small_of = 0;
   std::vector<std::int64_t> m_left;  // broadcast: per rank, operators not yet sent
+  bool m_reserving = false;          // allocation failures throw (outside collectives)
 };
 
 extern template class GatherEngine<float>;

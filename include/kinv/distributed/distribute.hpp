@@ -36,6 +36,10 @@ struct DistributeOptions {
   /// DistributedOptions). A factory-made data fidelity follows round-robin only.
   Partition partition = Partition::RoundRobin;
   std::vector<double> costs;
+  /// Physics: sums in operator order and when the ranks check their calls (see
+  /// DistributedOptions).
+  bool reproducible = false;
+  Validation validation = Validation::FirstCallOfEachShape;
   /// Factories: the number of operators (required for a factory, ignored otherwise; a value
   /// below 1 is a kinv::ValueError on every rank).
   std::int64_t num_operators = -1;
@@ -89,6 +93,8 @@ DistributedOptions physics_options(const DistributeOptions<T>& o) {
   d.gather_strategy = o.gather_strategy;
   d.partition = o.partition;
   d.costs = o.costs;
+  d.reproducible = o.reproducible;
+  d.validation = o.validation;
   return d;
 }
 

@@ -22,6 +22,17 @@
 
 namespace kinv {
 
+/// When the ranks check that they are in the same call with the same arguments.
+enum class Validation {
+  /// On the first call of each kind and input shape, and after an error (default): steady-state
+  /// calls then skip the check, as nothing checked can differ without changing the shape.
+  FirstCallOfEachShape,
+  /// On every collective call, with one small all-gather first (for debugging: a rank that
+  /// makes another call than the others then fails with a clear error instead of mismatching
+  /// collectives).
+  EveryCall,
+};
+
 /// Options of a distributed stack (deepinv's keyword arguments).
 struct DistributedOptions {
   GatherStrategy gather_strategy = GatherStrategy::Concatenated;
@@ -32,6 +43,13 @@ struct DistributedOptions {
   /// round-robin first, the estimates are gathered, and the operators that move are built
   /// again on their new rank (their factories run twice).
   std::vector<double> costs;
+  /// Sums over operators (A_adjoint, A_adjoint_A, A_vjp, reduce = Sum or Mean, data-fidelity
+  /// gradients) add the operators' terms in operator order on every rank, so that the result
+  /// is bitwise the same at any number of ranks and with any partition. Costs a gather of every
+  /// operator's term (N times the result's size on every rank) instead of one all-reduce.
+  bool reproducible = false;
+  /// See Validation.
+  Validation validation = Validation::FirstCallOfEachShape;
 };
 
 /// The factory every form is normalised to: operator i for this rank's device.
@@ -120,8 +138,9 @@ class DistributedStackedPhysics {
   int owner(std::int64_t i) const { return m_owner.at(static_cast<std::size_t>(i)); }
 
   GatherStrategy gather_strategy() const noexcept { return m_options.gather_strategy; }
-  /// Changes the strategy (every rank must make the same change).
-  void set_gather_strategy(GatherStrategy s) noexcept { m_options.gather_strategy = s; }
+  /// Changes the strategy (collective: every rank calls it with the same strategy, else every
+  /// rank gets a kinv::ValueError and the strategy stays as it was).
+  void set_gather_strategy(GatherStrategy s);
   const FactoryArgs<T>& factory_args() const noexcept { return m_args; }
   const Device& device() const noexcept { return m_device; }
   const comm::Communicator& communicator() const noexcept { return m_comm; }
@@ -147,16 +166,23 @@ class DistributedStackedPhysics {
     Count
   };
 
-  /// Collective sum (or mean) over operators of per-operator results of one shape.
+  /// term(k, out, add): local operator k's term of a sum, written into out (add = false) or
+  /// added to it (add = true).
+  using Term = std::function<void(std::size_t k, const Tensor<T>& out, bool add)>;
+
+  /// Collective sum (or mean) over operators of per-operator terms of one shape.
   /// `local_key` identifies this rank's inputs (cached agreement is reused while it is
   /// unchanged); `local_shape()` gives this rank's result shape (called only with local
-  /// operators); `contribute(out)` overwrites out with this rank's sum. `status` carries
-  /// errors found before (they are agreed on like the others).
+  /// operators). `status` carries errors found before (they are agreed on like the others).
+  /// With options().reproducible the terms are gathered and added in operator order.
   Tensor<T> reduce_over_operators(Method method, Reduce reduce, bool gather,
                                   const std::vector<std::int64_t>& local_key,
-                                  const std::function<Shape()>& local_shape,
-                                  const std::function<void(const Tensor<T>&)>& contribute,
+                                  const std::function<Shape()>& local_shape, const Term& term,
                                   comm::Status status) const;
+
+  /// With Validation::EveryCall: agrees that every rank is in `method` with the same stack,
+  /// strategy and (when given) input shape; a no-op otherwise.
+  void validate_call(Method method, const Shape* input) const;
 
   /// The local slice of a list of N (global) or num_local_operators() (local) tensors.
   std::vector<Tensor<T>> local_slice(const char* method, const TensorList<T>& y) const;
@@ -185,6 +211,7 @@ class DistributedStackedPhysics {
     bool valid = false;
     std::vector<std::int64_t> key;
     Shape shape;
+    comm::GatherLayout layout;  // every operator's term (reproducible mode)
   };
   mutable comm::GatherEngine<T> m_engine;
   ExecutionSpace m_space;  // the instance of the local operators and the stack's kernels

@@ -56,6 +56,14 @@ inline void check_solver_options(const char* who, int max_iter, double tol) {
                      std::to_string(tol));
 }
 
+/// A right-hand side holding NaN or Inf has a non-finite norm: every iterate would be NaN, so
+/// it is refused rather than run for max_iter iterations to a meaningless answer.
+inline void check_finite_rhs(const char* who, const char* what, double norm) {
+  if (!std::isfinite(norm))
+    throw ValueError(std::string(who) + ": " + what +
+                     " holds NaN or Inf (its norm is " + std::to_string(norm) + ")");
+}
+
 template <class V>
 void set_zero(const V& v) {
   if constexpr (std::is_same<std::decay_t<V>, Tensor<scalar_of<V>>>::value) {
@@ -107,6 +115,7 @@ SolverInfo conjugate_gradient(Op&& H, const V& b, V& x, const SolverOptions& o =
   check_same_shape("kinv::conjugate_gradient: initial guess x", b, x);
   SolverInfo info;
   const double bnorm = norm2(b);
+  impl::check_finite_rhs(who, "the right-hand side b", bnorm);
   if (bnorm == 0) {
     impl::set_zero(x);
     info.converged = true;
@@ -169,6 +178,7 @@ SolverInfo bicgstab(Op&& H, const V& b, V& x, const SolverOptions& o = {}) {
   check_same_shape("kinv::bicgstab: initial guess x", b, x);
   SolverInfo info;
   const double bnorm = norm2(b);
+  impl::check_finite_rhs(who, "the right-hand side b", bnorm);
   if (bnorm == 0) {
     impl::set_zero(x);
     info.converged = true;
@@ -236,6 +246,7 @@ SolverInfo minres(Op&& H, const V& b, V& x, const SolverOptions& o = {}) {
   check_same_shape("kinv::minres: initial guess x", b, x);
   SolverInfo info;
   const double bnorm = norm2(b);
+  impl::check_finite_rhs(who, "the right-hand side b", bnorm);
   if (bnorm == 0) {
     impl::set_zero(x);
     info.converged = true;
@@ -355,6 +366,7 @@ SolverInfo lsqr(A&& a, AT&& at, const VY& y, VX& x, const SolverOptions& o = {},
   constexpr double conlim = 1e8;
   SolverInfo info;
   const double bnorm = norm2(y);
+  impl::check_finite_rhs(who, "the measurement y", bnorm);
   VY u = clone(y);
   if (norm2(x) != 0) {
     decltype(auto) Ax = impl::apply_checked("kinv::lsqr: A(x)", a, x, y);
