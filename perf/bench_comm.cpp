@@ -7,6 +7,9 @@
 //   comm/<strategy>/<bytes>/ranks:<P>   strategy in naive, concatenated, broadcast (A, every rank
 //                                       receives all P results, `bytes` in total) and reduce
 //                                       (A_adjoint: a sum of `bytes` over the ranks)
+//   comm/reduce_reproducible/<bytes>/ranks:<P>
+//                                       the same sum with DistributedOptions::reproducible
+//                                       (every rank's term gathered, added in operator order)
 //   comm/engine_<strategy>/<bytes>/ranks:<P>
 //                                       concatenated and broadcast through the gather engine
 //                                       alone (comm::GatherEngine, a layout of one result per
@@ -80,19 +83,21 @@ std::int64_t per_rank_elements(std::int64_t bytes) {
 
 // A fresh stack of one NullOperator per rank, results of n elements.
 std::unique_ptr<kinv::DistributedStackedLinearPhysics<T>> null_stack(kinv::GatherStrategy strategy,
-                                                                     std::int64_t n) {
+                                                                     std::int64_t n,
+                                                                     bool reproducible = false) {
   kinv::DistributedOptions opts;
   opts.gather_strategy = strategy;
+  opts.reproducible = reproducible;
   return std::make_unique<kinv::DistributedStackedLinearPhysics<T>>(
       *g_ctx, g_ctx->size(), [n](std::int64_t) { return std::make_unique<NullOperator>(n); }, opts);
 }
 
 // kinv's strategies (gather) or its reduction (reduce = true) on a fresh stack.
 void BM_Strategy(benchmark::State& state, kinv::GatherStrategy strategy, bool reduce,
-                 std::int64_t bytes) {
+                 std::int64_t bytes, bool reproducible = false) {
   const std::int64_t n = reduce ? bytes / std::int64_t(sizeof(T)) : per_rank_elements(bytes);
   for (auto _ : state) {
-    const auto stack = null_stack(strategy, n);
+    const auto stack = null_stack(strategy, n, reproducible);
     auto& A = *stack;
     kinv::Tensor<T> x("x", kinv::Shape{n});
     kinv::TensorList<T> y;
@@ -265,6 +270,9 @@ void register_all(int P) {
           [=](benchmark::State& st) { BM_Engine(st, s, bytes); });
     add("reduce" + b, [=](benchmark::State& st) {
       BM_Strategy(st, kinv::GatherStrategy::Concatenated, true, bytes);
+    });
+    add("reduce_reproducible" + b, [=](benchmark::State& st) {
+      BM_Strategy(st, kinv::GatherStrategy::Concatenated, true, bytes, true);
     });
     for (auto s : {kinv::GatherStrategy::Concatenated, kinv::GatherStrategy::Broadcast})
       add("paired_" + kinv::to_string(s) + b,

@@ -201,8 +201,8 @@ Block decode(const char* bytes, std::size_t size, Scalar expected_scalar) {
   const std::size_t elem = scalar_size(b.header.scalar);
   // The count is only claimed by the sender: reserve no more records than the bytes left can
   // hold (each takes at least its index, rank and byte count).
-  constexpr std::size_t min_record = sizeof(std::int64_t) + sizeof(std::int32_t) +
-                                     sizeof(std::int64_t);
+  constexpr std::size_t min_record =
+      sizeof(std::int64_t) + sizeof(std::int32_t) + sizeof(std::int64_t);
   b.records.reserve(std::min(static_cast<std::size_t>(n), in.remaining() / min_record));
   for (std::int64_t k = 0; k < n; ++k) {
     Record r;

@@ -101,9 +101,9 @@ DistributedStackedPhysics<T>::DistributedStackedPhysics(
                                             options.reproducible ? 1 : 0,
                                             static_cast<std::int64_t>(options.validation)};
   const auto all = m_comm.agree(status, config);
-  static const char* names[] = {"tag",       "num_operators", "gather_strategy",
-                                "scalar size", "linearity",   "partition",
-                                "costs",     "reproducible",  "validation"};
+  static const char* names[] = {"tag",         "num_operators", "gather_strategy",
+                                "scalar size", "linearity",     "partition",
+                                "costs",       "reproducible",  "validation"};
   for (int r = 1; r < P; ++r)
     for (std::size_t f = 0; f < config.size(); ++f)
       if (all[r].size() != config.size() || all[r][f] != all[0][f])
@@ -191,9 +191,14 @@ void DistributedStackedPhysics<T>::set_gather_strategy(GatherStrategy s) {
 template <class T>
 void DistributedStackedPhysics<T>::validate_call(Method method, const Shape* input) const {
   if (m_options.validation != Validation::EveryCall) return;
-  static const char* names[] = {"A",         "forward",     "A_adjoint",
-                                "A_vjp",     "A_adjoint_A", "A_dagger",
-                                "compute_sqnorm", "DistributedDataFidelity::fn",
+  static const char* names[] = {"A",
+                                "forward",
+                                "A_adjoint",
+                                "A_vjp",
+                                "A_adjoint_A",
+                                "A_dagger",
+                                "compute_sqnorm",
+                                "DistributedDataFidelity::fn",
                                 "DistributedDataFidelity::grad"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<int>(Method::Count),
                 "a name per method");
@@ -297,8 +302,7 @@ TensorList<T> DistributedStackedPhysics<T>::map(const Tensor<T>& x, bool gather,
         m_workspace =
             Tensor<T>::uninitialized("kinv::DistributedStackedPhysics::workspace", out.shape());
       compute(k, m_workspace);
-      Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum",
-                           impl::range(m_space, out.size()),
+      Kokkos::parallel_for("kinv::DistributedStackedPhysics::sum", impl::range(m_space, out.size()),
                            impl::IdentityCopy<T, true>{m_workspace.view(), out.view()});
     };
     std::vector<std::int64_t> key;

@@ -32,12 +32,12 @@ void check_block(const kinv::comm::records::Block& b, const char* bytes, std::si
   const std::size_t elem = scalar_size(b.header.scalar);
   for (const Record& r : b.records) {
     if (r.index < 0 || r.index >= b.header.num_operators) fail("record index out of range");
-    if (r.bytes < 0 || static_cast<std::uint64_t>(r.bytes) !=
-                           static_cast<std::uint64_t>(r.shape.size()) * elem)
+    if (r.bytes < 0 ||
+        static_cast<std::uint64_t>(r.bytes) != static_cast<std::uint64_t>(r.shape.size()) * elem)
       fail("record byte count does not match its shape");
     const char* p = static_cast<const char*>(r.data);
-    if (p < bytes || p > bytes + size || static_cast<std::size_t>(r.bytes) >
-                                             static_cast<std::size_t>(bytes + size - p))
+    if (p < bytes || p > bytes + size ||
+        static_cast<std::size_t>(r.bytes) > static_cast<std::size_t>(bytes + size - p))
       fail("record values outside the input");
     if (static_cast<std::size_t>(p - bytes) % value_alignment != 0)
       fail("record values not aligned in their block");

@@ -32,14 +32,15 @@ int main(int argc, char** argv) {
   h.scalar = Scalar::Float64;
   h.num_operators = 5;
   h.input = Shape{1, 2, 3};
-  write(dir, "double_two_records", encode(h, {{1, Shape{2, 3}, d.data(), 48},
-                                              {4, Shape{1, 1, 2, 2}, d.data(), 32}}));
+  write(dir, "double_two_records",
+        encode(h, {{1, Shape{2, 3}, d.data(), 48}, {4, Shape{1, 1, 2, 2}, d.data(), 32}}));
   h.scalar = Scalar::Float32;
   h.num_operators = 3;
   h.input = Shape{1, 1, 3, 4};
-  write(dir, "float_three_records", encode(h, {{0, Shape{1, 1, 3, 4}, f.data(), 48},
-                                               {1, Shape{3}, f.data(), 12},
-                                               {2, Shape{}, f.data(), 4}}));
+  write(dir, "float_three_records",
+        encode(h, {{0, Shape{1, 1, 3, 4}, f.data(), 48},
+                   {1, Shape{3}, f.data(), 12},
+                   {2, Shape{}, f.data(), 4}}));
   write(dir, "float_zero_size", encode(h, {{2, Shape{1, 0, 4}, nullptr, 0}}));
   write(dir, "float_no_records", encode(h, {}));
   Header e;

@@ -216,8 +216,9 @@ TYPED_TEST(Distributed, ReproducibleSumsAreBitwiseTheSameAtAnyRankCount) {
             DistributedOptions fast = test::with_strategy(s);
             fast.partition = p;
             DistributedStackedLinearPhysics<T> F(ctx, n, make, fast);
-            checks.expect(test::close_to(F.A_adjoint(y), adj, 64 * std::numeric_limits<T>::epsilon()),
-                          what + ": default mode close");
+            checks.expect(
+                test::close_to(F.A_adjoint(y), adj, 64 * std::numeric_limits<T>::epsilon()),
+                what + ": default mode close");
           },
           what);
     }

@@ -167,11 +167,11 @@ TEST(Errors, E05_NonLinearOperatorInALinearStack) {
   // The same operators make a valid non-linear stack.
   checks.no_throw(
       [&] {
-        DistributedStackedPhysics<double> A(
-            ctx, 3, [](std::int64_t i) -> std::unique_ptr<Physics<double>> {
-              if (i == 1) return std::make_unique<Square>();
-              return mixed(i);
-            });
+        DistributedStackedPhysics<double> A(ctx, 3,
+                                            [](std::int64_t i) -> std::unique_ptr<Physics<double>> {
+                                              if (i == 1) return std::make_unique<Square>();
+                                              return mixed(i);
+                                            });
         (void)A.A(image());
       },
       "non-linear stack");
@@ -287,8 +287,8 @@ TEST(Errors, E11_PartitionOrOptionsDifferAcrossRanks) {
   o.partition = Partition::CostBalanced;
   o.costs = {1, 2, 3, odd ? 5.0 : 4.0};
   expect_error_if<ValueError>(
-      many, checks, [&] { DistributedStackedLinearPhysics<double> A(ctx, 4, mixed, o); },
-      "costs", "costs differs across ranks");
+      many, checks, [&] { DistributedStackedLinearPhysics<double> A(ctx, 4, mixed, o); }, "costs",
+      "costs differs across ranks");
   o = DistributedOptions{};
   o.reproducible = odd;
   expect_error_if<ValueError>(
@@ -308,7 +308,9 @@ TEST(Errors, E12_InvalidCosts) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<std::pair<std::vector<double>, std::string>> cases = {
-      {{1, 2, 3}, "3 costs"}, {{1, -2, 3, 4}, "negative"}, {{1, nan, 3, 4}, "NaN"},
+      {{1, 2, 3}, "3 costs"},
+      {{1, -2, 3, 4}, "negative"},
+      {{1, nan, 3, 4}, "NaN"},
       {{1, 2, inf, 4}, "Inf"}};
   for (const auto& c : cases) {
     DistributedOptions o;
@@ -396,7 +398,11 @@ TEST(Errors, E16_ZeroSizeInput) {
     return std::make_unique<Blur<double>>(gaussian_kernel<double>(1.0), Padding::Circular);
   };
   expect_error<ValueError>(
-      checks, [] { Inpainting<double> m(Shape{1, 0, 8}, 0.5); }, "empty mask", "is empty");
+      checks,
+      [] {
+        Inpainting<double> m(Shape{1, 0, 8}, 0.5);
+      },
+      "empty mask", "is empty");
   for (auto s : all_strategies) {
     DistributedStackedLinearPhysics<double> D(ctx, 3, denoise, test::with_strategy(s));
     DistributedStackedLinearPhysics<double> B(ctx, 2, blur, test::with_strategy(s));
@@ -529,7 +535,9 @@ TEST(Errors, E21_NoiseFailsOnOneOperator) {
       checks.fail(to_string(s) + ": wrong exception: " + e.what());
     }
     checks.no_throw(
-        [&] { (void)A.forward(test::random_tensor<double>({1, 1, 8, 8}, 3, 0.0, 1.0)); },
+        [&] {
+          (void)A.forward(test::random_tensor<double>({1, 1, 8, 8}, 3, 0.0, 1.0));
+        },
         to_string(s) + ": forward afterwards");
   }
   KINV_EXPECT_ALL_RANKS(checks);
@@ -597,10 +605,10 @@ TEST(Errors, E23_OutOfMemoryForTheGatherBuffers) {
     checks.no_throw([&] { (void)A.A_adjoint_A(x); }, to_string(s) + ": reduction afterwards");
     // A real one: results of 2^57 doubles on every operator.
     DistributedStackedLinearPhysics<double> H(
-        ctx, 3,
-        [](std::int64_t) { return std::make_unique<Declared>(std::int64_t(1) << 57, 1.0); },
+        ctx, 3, [](std::int64_t) { return std::make_unique<Declared>(std::int64_t(1) << 57, 1.0); },
         test::with_strategy(s));
-    expect_error<Error>(checks, [&] { (void)H.A(x); }, to_string(s) + ": 2^57 values", "");
+    expect_error<Error>(
+        checks, [&] { (void)H.A(x); }, to_string(s) + ": 2^57 values", "");
   }
   KINV_EXPECT_ALL_RANKS(checks);
 }
@@ -674,7 +682,8 @@ TEST(Errors, E26_ContextUsedAfterFinalize) {
     const Tensor<double> x = image();
     checks.no_throw([&] { (void)A.A(x); }, "before finalize");
     ctx.finalize();
-    expect_error<StateError>(checks, [&] { (void)A.A(x); }, "stack after finalize", "finalised");
+    expect_error<StateError>(
+        checks, [&] { (void)A.A(x); }, "stack after finalize", "finalised");
     expect_error<StateError>(
         checks, [&] { (void)ctx.comm(); }, "context after finalize", "after finalize");
     expect_error<StateError>(
@@ -691,7 +700,11 @@ TEST(Errors, E27_TensorsThatDoNotFit) {
   // A View whose size is not the shape's.
   Kokkos::View<double*, MemorySpace> v("kinv::test::v", 12);
   expect_error<ShapeError>(
-      checks, [&] { Tensor<double> t(v, Shape{1, 1, 3, 5}); }, "12 values as 3x5", "elements");
+      checks,
+      [&] {
+        Tensor<double> t(v, Shape{1, 1, 3, 5});
+      },
+      "12 values as 3x5", "elements");
   // Not row-major, not contiguous.
   Kokkos::View<double**, Kokkos::LayoutLeft, MemorySpace> left("kinv::test::left", 3, 4);
   expect_error<ValueError>(
@@ -704,7 +717,11 @@ TEST(Errors, E27_TensorsThatDoNotFit) {
   expect_error<ValueError>(
       checks, [&] { Shape s(std::vector<std::int64_t>(9, 1)); }, "rank 9", "maximum rank");
   expect_error<ValueError>(
-      checks, [&] { (void)Shape{2, 3}.with(1, -1); }, "negative extent", "negative extent");
+      checks,
+      [&] {
+        (void)Shape{2, 3}.with(1, -1);
+      },
+      "negative extent", "negative extent");
   KINV_EXPECT_ALL_RANKS(checks);
 }
 

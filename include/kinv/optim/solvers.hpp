@@ -60,8 +60,8 @@ inline void check_solver_options(const char* who, int max_iter, double tol) {
 /// it is refused rather than run for max_iter iterations to a meaningless answer.
 inline void check_finite_rhs(const char* who, const char* what, double norm) {
   if (!std::isfinite(norm))
-    throw ValueError(std::string(who) + ": " + what +
-                     " holds NaN or Inf (its norm is " + std::to_string(norm) + ")");
+    throw ValueError(std::string(who) + ": " + what + " holds NaN or Inf (its norm is " +
+                     std::to_string(norm) + ")");
 }
 
 template <class V>
