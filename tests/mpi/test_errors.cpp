@@ -23,19 +23,28 @@ using test::all_strategies;
 using test::RankChecks;
 namespace fault = impl::fault;
 
-/// Runs f and records a failure unless it throws E with `needle` in its message.
-template <class E = Error, class F>
-void expect_error(RankChecks& checks, F&& f, const std::string& what, const std::string& needle) {
+/// Runs f; when it throws E, hands the exception to inspect(e); records a failure when it
+/// throws nothing or something else.
+template <class E, class F, class G>
+void inspect_error(RankChecks& checks, F&& f, const std::string& what, G&& inspect) {
   try {
     f();
     checks.fail(what + ": no exception");
   } catch (const E& e) {
-    const std::string m = e.what();
-    checks.expect(m.find(needle) != std::string::npos,
-                  what + ": message '" + m + "' does not say '" + needle + "'");
+    inspect(e);
   } catch (const std::exception& e) {
     checks.fail(what + ": wrong exception type: " + e.what());
   }
+}
+
+/// Runs f and records a failure unless it throws E with `needle` in its message.
+template <class E = Error, class F>
+void expect_error(RankChecks& checks, F&& f, const std::string& what, const std::string& needle) {
+  inspect_error<E>(checks, std::forward<F>(f), what, [&](const E& e) {
+    const std::string m = e.what();
+    checks.expect(m.find(needle) != std::string::npos,
+                  what + ": message '" + m + "' does not say '" + needle + "'");
+  });
 }
 
 /// As expect_error when `differs` (the ranks disagree), else expects no exception.
@@ -121,18 +130,15 @@ TEST(Errors, E03_FactoryThrowsOnOneRank) {
     if (i == 4) throw std::runtime_error("no calibration file for coil 4");
     return mixed(i);
   };
-  try {
-    DistributedStackedLinearPhysics<double> A(ctx, 6, factory);
-    checks.fail("no exception");
-  } catch (const RemoteError& e) {
-    checks.expect(e.rank() == 4 % ctx.size(), "names the owner of operator 4: " + e.message());
-    checks.expect(e.operator_index() == 4, "names operator 4: " + e.message());
-    checks.expect(e.origin_kind() == "std::runtime_error", "origin kind: " + e.origin_kind());
-    checks.expect(e.message().find("no calibration file for coil 4") != std::string::npos,
-                  "carries the factory's message: " + e.message());
-  } catch (const std::exception& e) {
-    checks.fail(std::string("wrong exception: ") + e.what());
-  }
+  inspect_error<RemoteError>(
+      checks, [&] { DistributedStackedLinearPhysics<double> A(ctx, 6, factory); }, "factory",
+      [&](const RemoteError& e) {
+        checks.expect(e.rank() == 4 % ctx.size(), "names the owner of operator 4: " + e.message());
+        checks.expect(e.operator_index() == 4, "names operator 4: " + e.message());
+        checks.expect(e.origin_kind() == "std::runtime_error", "origin kind: " + e.origin_kind());
+        checks.expect(e.message().find("no calibration file for coil 4") != std::string::npos,
+                      "carries the factory's message: " + e.message());
+      });
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
@@ -190,17 +196,15 @@ TEST(Errors, E06_OutOfMemoryInAFactoryOnOneRank) {
     }
     return mixed(i);
   };
-  try {
-    DistributedStackedLinearPhysics<double> A(ctx, ctx.size(), factory);
-    checks.fail("no exception");
-  } catch (const RemoteError& e) {
-    checks.expect(e.rank() == last, "names the rank: " + std::string(e.what()));
-    checks.expect(e.operator_index() == last, "names the operator: " + std::string(e.what()));
-    checks.expect(e.message().find("huge_table") != std::string::npos,
-                  "carries Kokkos' message: " + e.message());
-  } catch (const std::exception& e) {
-    checks.fail(std::string("wrong exception: ") + e.what());
-  }
+  inspect_error<RemoteError>(
+      checks, [&] { DistributedStackedLinearPhysics<double> A(ctx, ctx.size(), factory); },
+      "huge table",
+      [&](const RemoteError& e) {
+        checks.expect(e.rank() == last, "names the rank: " + std::string(e.what()));
+        checks.expect(e.operator_index() == last, "names the operator: " + std::string(e.what()));
+        checks.expect(e.message().find("huge_table") != std::string::npos,
+                      "carries Kokkos' message: " + e.message());
+      });
   KINV_EXPECT_ALL_RANKS(checks);
 }
 
@@ -523,17 +527,19 @@ TEST(Errors, E21_NoiseFailsOnOneOperator) {
   };
   for (auto s : all_strategies) {
     DistributedStackedLinearPhysics<double> A(ctx, 4, make, test::with_strategy(s));
-    try {
-      (void)A.forward(test::random_tensor<double>({1, 1, 8, 8}, 3, -1.0, -0.5));
-      checks.fail(to_string(s) + ": no exception");
-    } catch (const RemoteError& e) {
-      checks.expect(e.operator_index() == 2, to_string(s) + ": names operator 2: " + e.message());
-      checks.expect(e.rank() == 2 % ctx.size(), to_string(s) + ": names its rank");
-      checks.expect(e.message().find("non-negative") != std::string::npos,
-                    to_string(s) + ": says why: " + e.message());
-    } catch (const std::exception& e) {
-      checks.fail(to_string(s) + ": wrong exception: " + e.what());
-    }
+    inspect_error<RemoteError>(
+        checks,
+        [&] {
+          (void)A.forward(test::random_tensor<double>({1, 1, 8, 8}, 3, -1.0, -0.5));
+        },
+        to_string(s),
+        [&](const RemoteError& e) {
+          checks.expect(e.operator_index() == 2,
+                        to_string(s) + ": names operator 2: " + e.message());
+          checks.expect(e.rank() == 2 % ctx.size(), to_string(s) + ": names its rank");
+          checks.expect(e.message().find("non-negative") != std::string::npos,
+                        to_string(s) + ": says why: " + e.message());
+        });
     checks.no_throw(
         [&] {
           (void)A.forward(test::random_tensor<double>({1, 1, 8, 8}, 3, 0.0, 1.0));
@@ -559,17 +565,14 @@ TEST(Errors, E22_MalformedNaiveRecords) {
                                               test::with_strategy(GatherStrategy::Naive));
     for (int rep = 0; rep < 2; ++rep) {  // the first call, then the steady state
       if (ctx.rank() == last) fault::arm(point);
-      try {
-        (void)A.A(x);
-        checks.fail(what + ": no exception");
-      } catch (const Error& e) {
-        const std::string m = e.what();
-        checks.expect(m.find("naive gather") != std::string::npos &&
-                          m.find("rank " + std::to_string(last)) != std::string::npos,
-                      what + ": names the gather and the rank: " + m);
-      } catch (const std::exception& e) {
-        checks.fail(what + ": wrong exception: " + e.what());
-      }
+      inspect_error<Error>(
+          checks, [&] { (void)A.A(x); }, what,
+          [&](const Error& e) {
+            const std::string m = e.what();
+            checks.expect(m.find("naive gather") != std::string::npos &&
+                              m.find("rank " + std::to_string(last)) != std::string::npos,
+                          what + ": names the gather and the rank: " + m);
+          });
       fault::disarm_all();
       checks.expect(test::bitwise_equal(A.A(x), ref.A(x)), what + ": A afterwards");
     }
@@ -587,15 +590,12 @@ TEST(Errors, E23_OutOfMemoryForTheGatherBuffers) {
     // Injected on one rank, at the first call of a shape (where buffers are allocated).
     DistributedStackedLinearPhysics<double> A(ctx, 4, mixed, test::with_strategy(s));
     if (ctx.rank() == last) fault::arm(fault::Point::GatherAllocation);
-    try {
-      (void)A.A(x);
-      checks.fail(to_string(s) + ": no exception");
-    } catch (const RemoteError& e) {
-      checks.expect(e.rank() == last, to_string(s) + ": names the rank: " + e.message());
-      checks.expect(e.origin_kind() == "std::bad_alloc", to_string(s) + ": " + e.origin_kind());
-    } catch (const std::exception& e) {
-      checks.fail(to_string(s) + ": wrong exception: " + e.what());
-    }
+    inspect_error<RemoteError>(
+        checks, [&] { (void)A.A(x); }, to_string(s),
+        [&](const RemoteError& e) {
+          checks.expect(e.rank() == last, to_string(s) + ": names the rank: " + e.message());
+          checks.expect(e.origin_kind() == "std::bad_alloc", to_string(s) + ": " + e.origin_kind());
+        });
     fault::disarm_all();
     checks.expect(test::bitwise_equal(A.A(x), ref.A(x)), to_string(s) + ": A afterwards");
     if (ctx.rank() == last) fault::arm(fault::Point::GatherAllocation);
