@@ -200,35 +200,34 @@ bool GatherEngine<T>::uses_small_broadcast(const GatherLayout& L) const {
          m_comm.size() > 1 && memory_is_host_accessible && Communicator::has_persistent_bcast();
 }
 
+namespace {
+// Sets a flag for the enclosing scope (exceptions included).
+struct ScopedFlag {
+  explicit ScopedFlag(bool& flag) : m_flag(flag) { m_flag = true; }
+  ~ScopedFlag() { m_flag = false; }
+  ScopedFlag(const ScopedFlag&) = delete;
+  ScopedFlag& operator=(const ScopedFlag&) = delete;
+  bool& m_flag;
+};
+}  // namespace
+
 template <class T>
 void GatherEngine<T>::reserve_gather(const GatherLayout& L, GatherStrategy strategy) {
-  m_reserving = true;
-  try {
-    (void)pick_recv(L.total);
-    if (strategy == GatherStrategy::Broadcast && uses_small_broadcast(L) &&
-        static_cast<std::int64_t>(m_small.extent(0)) != L.total) {
-      m_small_bcasts.clear();  // set up again for the new buffer
-      m_small_of = 0;
-      m_small = Buffer<T>();
-      m_small = allocate(L.total, "kinv::gather::small");
-    }
-  } catch (...) {
-    m_reserving = false;
-    throw;
+  const ScopedFlag reserving(m_reserving);
+  (void)pick_recv(L.total);
+  if (strategy == GatherStrategy::Broadcast && uses_small_broadcast(L) &&
+      static_cast<std::int64_t>(m_small.extent(0)) != L.total) {
+    m_small_bcasts.clear();  // set up again for the new buffer
+    m_small_of = 0;
+    m_small = Buffer<T>();
+    m_small = allocate(L.total, "kinv::gather::small");
   }
-  m_reserving = false;
 }
 
 template <class T>
 void GatherEngine<T>::reserve_reduce(std::int64_t n) {
-  m_reserving = true;
-  try {
-    (void)pick(m_reduce, n + 1, "kinv::reduce");
-  } catch (...) {
-    m_reserving = false;
-    throw;
-  }
-  m_reserving = false;
+  const ScopedFlag reserving(m_reserving);
+  (void)pick(m_reduce, n + 1, "kinv::reduce");
 }
 
 template <class T>
@@ -561,14 +560,13 @@ TensorList<T> GatherEngine<T>::naive(const Shape& input, std::int64_t num_operat
     std::int64_t total = 0;
     for (int r = 0; r < P; ++r) total += prefix + m_naive_sizes[r];
     Status reserved;
-    m_reserving = true;
     guarded(reserved, [&] {
+      const ScopedFlag reserving(m_reserving);
       if (in_place)
         (void)pick_recv(total / elem);
       else
         (void)m_comm.staging<T>(4, total / elem);
     });
-    m_reserving = false;
     m_comm.check(reserved);
     done = exchange();
     if (!done) {
