@@ -18,6 +18,34 @@ namespace {
 constexpr std::int64_t int_max = std::numeric_limits<int>::max();
 }  // namespace
 
+namespace impl {
+
+/// x(c, j) (+)= sum of A(i, j) y(c, i) over column j's stored entries, rows ascending: A^T y as a
+/// gather, one work item per (batch entry c, column j), j fastest. No atomics, a fixed order.
+template <class T, class Values, class Offset, class Ordinal, bool Accumulate>
+struct SparseAdjointGather {
+  Values values;                                  // A's values, in A's (row) order
+  Kokkos::View<const Offset*, MemorySpace> map;   // column j: entries map(j) .. map(j + 1)
+  Kokkos::View<const Ordinal*, MemorySpace> row;  // each entry's row
+  Kokkos::View<const Offset*, MemorySpace> pos;   // each entry's index in values
+  Kokkos::View<const T*, MemorySpace> y;          // (B, rows)
+  Kokkos::View<T*, MemorySpace> x;                // (B, cols)
+  std::int64_t rows, cols;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const {
+    const std::int64_t c = i / cols, j = i - c * cols;
+    const std::int64_t base = c * rows;
+    T acc = T(0);
+    for (Offset p = map(j); p < map(j + 1); ++p) acc += values(pos(p)) * y(base + row(p));
+    if (Accumulate)
+      x(i) += acc;
+    else
+      x(i) = acc;
+  }
+};
+
+}  // namespace impl
+
 template <class T>
 SparseMatrixPhysics<T>::SparseMatrixPhysics(const matrix_type& matrix, const Shape& in_shape,
                                             const Shape& out_shape)
@@ -133,6 +161,7 @@ void SparseMatrixPhysics<T>::upload(const CrsArrays<T>& crs) {
     h_entries(k) = static_cast<ordinal_type>(crs.entries[static_cast<std::size_t>(k)]);
     h_values(k) = crs.values[static_cast<std::size_t>(k)];
   }
+  build_columns(h_row_map.data(), h_entries.data());
   Kokkos::deep_copy(row_map, h_row_map);
   Kokkos::deep_copy(entries, h_entries);
   Kokkos::deep_copy(values, h_values);
@@ -142,7 +171,7 @@ void SparseMatrixPhysics<T>::upload(const CrsArrays<T>& crs) {
 }
 
 template <class T>
-void SparseMatrixPhysics<T>::validate_matrix() const {
+void SparseMatrixPhysics<T>::validate_matrix() {
   const std::int64_t rows = m_out_shape.size(), cols = m_in_shape.size();
   const auto& rm = m_matrix.graph.row_map;
   const auto& ent = m_matrix.graph.entries;
@@ -173,6 +202,40 @@ void SparseMatrixPhysics<T>::validate_matrix() const {
     if (h_ent(k) < 0 || h_ent(k) >= cols)
       this->value_error("column index entries[" + std::to_string(k) + "] = " +
                         std::to_string(h_ent(k)) + " is outside [0, " + std::to_string(cols) + ")");
+  build_columns(h_rm.data(), h_ent.data());
+}
+
+// A counting sort of the entries by column, rows visited in order: each column's entries come
+// out with their rows ascending (and, within a row, in stored order).
+template <class T>
+void SparseMatrixPhysics<T>::build_columns(const size_type* row_map, const ordinal_type* entries) {
+  const std::int64_t rows = m_out_shape.size(), cols = m_in_shape.size();
+  const std::int64_t nnz = row_map[rows];
+  m_col_map = Kokkos::View<size_type*, MemorySpace>(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::SparseMatrixPhysics::col_map"),
+      static_cast<std::size_t>(cols + 1));
+  m_col_rows = Kokkos::View<ordinal_type*, MemorySpace>(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::SparseMatrixPhysics::col_rows"),
+      static_cast<std::size_t>(nnz));
+  m_col_pos = Kokkos::View<size_type*, MemorySpace>(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kinv::SparseMatrixPhysics::col_pos"),
+      static_cast<std::size_t>(nnz));
+  auto h_map = Kokkos::create_mirror_view(m_col_map);
+  auto h_rows = Kokkos::create_mirror_view(m_col_rows);
+  auto h_pos = Kokkos::create_mirror_view(m_col_pos);
+  for (std::int64_t j = 0; j <= cols; ++j) h_map(j) = 0;
+  for (std::int64_t k = 0; k < nnz; ++k) ++h_map(entries[k] + 1);
+  for (std::int64_t j = 0; j < cols; ++j) h_map(j + 1) += h_map(j);
+  std::vector<size_type> next(h_map.data(), h_map.data() + cols);
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (size_type k = row_map[i]; k < row_map[i + 1]; ++k) {
+      const size_type p = next[static_cast<std::size_t>(entries[k])]++;
+      h_rows(p) = static_cast<ordinal_type>(i);
+      h_pos(p) = k;
+    }
+  Kokkos::deep_copy(m_col_map, h_map);
+  Kokkos::deep_copy(m_col_rows, h_rows);
+  Kokkos::deep_copy(m_col_pos, h_pos);
 }
 
 template <class T>
@@ -210,19 +273,20 @@ void SparseMatrixPhysics<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) con
 template <class T>
 void SparseMatrixPhysics<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x,
                                              bool accumulate) const {
-  using ConstMulti = Kokkos::View<const T**, Kokkos::LayoutLeft, device_type,
-                                  Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  using Multi =
-      Kokkos::View<T**, Kokkos::LayoutLeft, device_type, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  const std::int64_t b = y.extent(0);
-  if (b == 0) return;
-  const auto& space = this->execution_space();
-  const Multi xm(x.data(), m_in_shape.size(), b);
-  // Kokkos Kernels 3.4's transpose spmv scales x by beta = 0 with a multiplication, so NaN or
-  // Inf left in an uninitialised output would survive: zero it here and accumulate.
-  if (!accumulate) Kokkos::deep_copy(space, xm, T(0));
-  KokkosSparse::spmv(KINV_KK_SPACE(space) "T", T(1), m_matrix,
-                     ConstMulti(y.data(), m_out_shape.size(), b), T(1), xm);
+  using Values = typename matrix_type::values_type::const_type;
+  using Add = impl::SparseAdjointGather<T, Values, size_type, ordinal_type, true>;
+  using Set = impl::SparseAdjointGather<T, Values, size_type, ordinal_type, false>;
+  const std::int64_t rows = m_out_shape.size(), cols = m_in_shape.size();
+  const auto policy = impl::range(this->execution_space(), x.size());
+  // Set writes every output value, so NaN or Inf left in an uninitialised output cannot survive.
+  if (accumulate)
+    Kokkos::parallel_for(
+        "kinv::SparseMatrixPhysics::A_adjoint", policy,
+        Add{m_matrix.values, m_col_map, m_col_rows, m_col_pos, y.view(), x.view(), rows, cols});
+  else
+    Kokkos::parallel_for(
+        "kinv::SparseMatrixPhysics::A_adjoint", policy,
+        Set{m_matrix.values, m_col_map, m_col_rows, m_col_pos, y.view(), x.view(), rows, cols});
 }
 
 template <class T>

@@ -354,6 +354,53 @@ TYPED_TEST(LinalgTest, SparseMatrixAdjointDotTestAndAccumulate) {
   EXPECT_TRUE(all_finite(xn) && all_finite(yn));
 }
 
+// A^T y sums each column's entries in row order, one thread per column and no atomics, so its
+// bits are fixed on every backend and thread count. Values k 2^e and y = m / 1024 make every
+// product exact (so a fused multiply-add rounds as a product then a sum does), while exponents
+// far apart make the sums round, so that another order would give other bits.
+TYPED_TEST(LinalgTest, SparseMatrixAdjointSumsEachColumnInRowOrder) {
+  using T = TypeParam;
+  const std::int64_t rows = 300, cols = 7, B = 2;
+  const int spread = std::is_same<T, float>::value ? 12 : 30;
+  const auto u = to_vector(test::random_tensor<double>({rows * cols, 3}, 71, 0.0, 1.0));
+  CrsArrays<T> crs;
+  crs.row_map.push_back(0);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const std::size_t r = static_cast<std::size_t>(3 * (i * cols + j));
+      if (u[r] >= 0.6) continue;
+      const int k = static_cast<int>(2048 * u[r + 1]) - 1024;
+      const int e = static_cast<int>((2 * spread + 1) * u[r + 2]) - spread;
+      crs.entries.push_back(j);
+      crs.values.push_back(std::ldexp(static_cast<T>(k), e));
+    }
+    crs.row_map.push_back(static_cast<std::int64_t>(crs.values.size()));
+  }
+  const SparseMatrixPhysics<T> op(crs, Shape{cols}, Shape{rows});
+  const auto uy = to_vector(test::random_tensor<double>({B * rows}, 72, 0.0, 1.0));
+  std::vector<T> yv(uy.size());
+  for (std::size_t i = 0; i < uy.size(); ++i)
+    yv[i] = static_cast<T>(static_cast<int>(2048 * uy[i]) - 1024) / T(1024);
+  std::vector<T> want(static_cast<std::size_t>(B * cols), T(0));
+  for (std::int64_t c = 0; c < B; ++c)
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t k = crs.row_map[i]; k < crs.row_map[i + 1]; ++k) {
+        T& w = want[static_cast<std::size_t>(c * cols + crs.entries[k])];
+        w = w + crs.values[k] * yv[static_cast<std::size_t>(c * rows + i)];
+      }
+  const Tensor<T> got = op.A_adjoint(from_vector<T>("y", {B, rows}, yv));
+  EXPECT_TRUE(test::bitwise_equal(got, from_vector<T>("want", {B, cols}, want)));
+  // The same sums in reverse row order differ somewhere: the test can tell orders apart.
+  std::vector<T> reversed(want.size(), T(0));
+  for (std::int64_t c = 0; c < B; ++c)
+    for (std::int64_t i = rows - 1; i >= 0; --i)
+      for (std::int64_t k = crs.row_map[i]; k < crs.row_map[i + 1]; ++k) {
+        T& w = reversed[static_cast<std::size_t>(c * cols + crs.entries[k])];
+        w = w + crs.values[k] * yv[static_cast<std::size_t>(c * rows + i)];
+      }
+  EXPECT_NE(reversed, want);
+}
+
 TYPED_TEST(LinalgTest, SparseMatrixFromADeviceMatrix) {
   using T = TypeParam;
   using Op = SparseMatrixPhysics<T>;
@@ -380,6 +427,11 @@ TYPED_TEST(LinalgTest, SparseMatrixFromADeviceMatrix) {
   EXPECT_EQ(to_vector(op.A(x)), (std::vector<T>{7, 0, 10, 9, 0, 3}));
   const Tensor<T> y = from_vector<T>("y", {1, 3}, {1, 5, 2});
   EXPECT_EQ(to_vector(op.A_adjoint(y)), (std::vector<T>{1, -2, 2, 6}));
+  // The matrix is kept by reference: new values are seen by A and by A^T.
+  hval(2) = 4;
+  Kokkos::deep_copy(val, hval);
+  EXPECT_EQ(to_vector(op.A(x)), (std::vector<T>{7, 0, 20, 9, 0, 3}));
+  EXPECT_EQ(to_vector(op.A_adjoint(y)), (std::vector<T>{1, 8, 2, 6}));
   // The same arrays with the wrong shapes, or an entry out of range.
   EXPECT_THROW(Op(a, {1, 2, 3}, {3}), ValueError);
   EXPECT_THROW(Op(a, {1, 2, 2}, {4}), ValueError);

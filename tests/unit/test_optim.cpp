@@ -718,7 +718,8 @@ TYPED_TEST(OptimTest, ProximalMethodsRespectANonNegativityConstraint) {
 }
 
 // The solvers take operator results from uninitialised outputs: A_adjoint must overwrite
-// whatever it finds there (Kokkos Kernels 3.4's transpose spmv scaled it by beta = 0).
+// whatever it finds there (Kokkos Kernels 3.4's transpose spmv, once used for SparseMatrixPhysics's
+// adjoint, scaled it by beta = 0 and kept NaN).
 TYPED_TEST(OptimTest, AdjointOverwritesGarbageInItsOutput) {
   using T = TypeParam;
   const int m = 7, n = 5;

@@ -28,7 +28,14 @@ struct CooArrays {
 };
 
 /// y = A x with A of size prod(out_shape) x prod(in_shape): x of shape (B, *in_shape) is
-/// flattened per batch entry, y has shape (B, *out_shape); A^T = spmv("T"), exact.
+/// flattened per batch entry, y has shape (B, *out_shape). A x is KokkosSparse::spmv.
+///
+/// A^T y is a gather, not spmv("T"): at construction the class records A's structure by column
+/// (for each column, its entries' rows and their positions in A's values, rows ascending), and
+/// each x_j is then summed by one thread over column j in that order. The adjoint uses no
+/// atomics, so it is bitwise the same on every backend and thread count; it reads A's values at
+/// every call, so values changed in a device matrix after construction are seen by both A and
+/// A^T. The column structure costs 2 ints per stored entry and one per column.
 ///
 /// The matrix type uses int column indices and int row offsets: both Kokkos Kernels 3.4
 /// (Debian's Trilinos) and 4.x instantiate them, and they bound the matrix to 2^31 - 1
@@ -64,11 +71,17 @@ class SparseMatrixPhysics : public LinearPhysics<T> {
 
  private:
   void check_shapes();
-  void validate_matrix() const;
+  void validate_matrix();
   void upload(const CrsArrays<T>& crs);
+  void build_columns(const size_type* row_map, const ordinal_type* entries);
 
   matrix_type m_matrix;
   Shape m_in_shape, m_out_shape;
+  // A by column: column j's entries are m_col_rows / m_col_pos[m_col_map[j] .. m_col_map[j+1]),
+  // holding each entry's row and its index in m_matrix.values, rows ascending.
+  Kokkos::View<size_type*, MemorySpace> m_col_map;
+  Kokkos::View<ordinal_type*, MemorySpace> m_col_rows;
+  Kokkos::View<size_type*, MemorySpace> m_col_pos;
 };
 
 extern template class SparseMatrixPhysics<float>;
