@@ -560,8 +560,10 @@ void Communicator::ibcast(const Buffer<T>& buf, int root, Requests& requests,
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Ibcast");
   MPI_Request req;
   if (direct(*m_impl)) {
+    // Every rank fences: the root's data must be complete, and the others' buffers must not
+    // be in use by kernels still running when MPI writes into them.
     static const std::string label = "kinv::comm::ibcast";
-    if (root == rank()) compat::fence(label);
+    compat::fence(label);
     check_mpi(MPI_Ibcast(buf.data(), n, mpi_type<T>(), root, m_impl->comm, &req), "MPI_Ibcast");
   } else {
     if (static_cast<std::int64_t>(stage.extent(0)) < n)
@@ -589,8 +591,10 @@ void Communicator::bcast(const Buffer<T>& buf, int root,
 #if KINV_HAVE_MPI
   const int n = to_int_count(static_cast<std::int64_t>(buf.extent(0)), "MPI_Bcast");
   if (direct(*m_impl)) {
+    // Every rank fences: the root's data must be complete, and the others' buffers must not
+    // be in use by kernels still running when MPI writes into them.
     static const std::string label = "kinv::comm::bcast";
-    if (root == rank()) compat::fence(label);
+    compat::fence(label);
     check_mpi(MPI_Bcast(buf.data(), n, mpi_type<T>(), root, m_impl->comm), "MPI_Bcast");
     return;
   }

@@ -165,6 +165,7 @@ DistributedStackedPhysics<T>::~DistributedStackedPhysics() = default;
 template <class T>
 void DistributedStackedPhysics<T>::set_execution_space(const ExecutionSpace& space) {
   for (auto& op : m_ops) op->set_execution_space(space);
+  impl::hand_over(m_space, space);  // the engine's and the stack's own work on the old instance
   m_engine.set_execution_space(space);
   m_space = space;
 }

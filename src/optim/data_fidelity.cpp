@@ -178,15 +178,15 @@ DataFidelity<T>::DataFidelity(std::shared_ptr<const Distance<T>> distance)
 template <class T>
 Tensor<T> DataFidelity<T>::fn(const Tensor<T>& x, const Tensor<T>& y,
                               const Physics<T>& physics) const {
-  return m_distance->fn(physics.A(x), y);
+  return m_distance->fn(impl::on_own_space(physics, [&] { return physics.A(x); }), y);
 }
 
 template <class T>
 Tensor<T> DataFidelity<T>::grad(const Tensor<T>& x, const Tensor<T>& y,
                                 const LinearPhysics<T>& physics) const {
-  Tensor<T> ax = physics.A(x);
+  Tensor<T> ax = impl::on_own_space(physics, [&] { return physics.A(x); });
   m_distance->grad(ax, y, ax);
-  return physics.A_vjp(x, ax);
+  return impl::on_own_space(physics, [&] { return physics.A_vjp(x, ax); });
 }
 
 template class Distance<float>;

@@ -72,19 +72,30 @@ const Tensor<T>& ComposedLinearPhysics<T>::intermediate(const Shape& shape) cons
 template <class T>
 void ComposedLinearPhysics<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
   const Tensor<T>& mid = intermediate(m_inner->output_shape(x.shape()));
+  const ExecutionSpace &me = this->execution_space(), &in = m_inner->execution_space(),
+                       &out = m_outer->execution_space();
+  impl::hand_over(me, in);
   m_inner->A(x, mid);
+  impl::hand_over(in, out);
   m_outer->A(mid, y);
+  impl::hand_over(out, me);
 }
 
 template <class T>
 void ComposedLinearPhysics<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x,
                                                bool accumulate) const {
   const Tensor<T>& mid = intermediate(m_outer->input_shape(y.shape()));
+  const ExecutionSpace &me = this->execution_space(), &in = m_inner->execution_space(),
+                       &out = m_outer->execution_space();
+  impl::hand_over(me, out);
   m_outer->A_adjoint(y, mid);
+  impl::hand_over(out, in);
+  impl::hand_over(me, in);
   if (accumulate)
     m_inner->A_adjoint_add(mid, x);
   else
     m_inner->A_adjoint(mid, x);
+  impl::hand_over(in, me);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,22 +135,34 @@ Shape SumLinearPhysics<T>::input_shape(const Shape& output) const {
 
 template <class T>
 void SumLinearPhysics<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
+  const ExecutionSpace &me = this->execution_space(), &a = m_first->execution_space(),
+                       &b = m_second->execution_space();
+  impl::hand_over(me, a);
   m_first->A(x, y);
   if (m_term.shape() != y.shape() || m_term.data() == nullptr)
     m_term = Tensor<T>::uninitialized("kinv::SumLinearPhysics::term", y.shape());
+  impl::hand_over(me, b);
   m_second->A(x, m_term);
-  Kokkos::parallel_for("kinv::SumLinearPhysics::A", impl::range(this->execution_space(), y.size()),
+  impl::hand_over(a, me);
+  impl::hand_over(b, me);
+  Kokkos::parallel_for("kinv::SumLinearPhysics::A", impl::range(me, y.size()),
                        impl::AddInPlace<T>{y.view(), m_term.view()});
 }
 
 template <class T>
 void SumLinearPhysics<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x,
                                           bool accumulate) const {
+  const ExecutionSpace &me = this->execution_space(), &a = m_first->execution_space(),
+                       &b = m_second->execution_space();
+  impl::hand_over(me, a);
   if (accumulate)
     m_first->A_adjoint_add(y, x);
   else
     m_first->A_adjoint(y, x);
+  impl::hand_over(a, b);
+  impl::hand_over(me, b);
   m_second->A_adjoint_add(y, x);
+  impl::hand_over(b, me);
 }
 
 template <class T>

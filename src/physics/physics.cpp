@@ -177,10 +177,18 @@ void LinearPhysics<T>::A_vjp(const Tensor<T>& x, const Tensor<T>& v, const Tenso
 template <class T>
 Tensor<T> LinearPhysics<T>::A_dagger(const Tensor<T>& y, const LeastSquaresOptions& o) const {
   const auto r = region(*this, "A_dagger");
-  auto a = [this](const Tensor<T>& v) { return this->A(v); };
-  auto at = [this](const Tensor<T>& v) { return this->A_adjoint(v); };
-  auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
-  auto aat = [this](const Tensor<T>& v) { return this->A_A_adjoint(v); };
+  auto a = [this](const Tensor<T>& v) {
+    return impl::on_own_space(*this, [&] { return this->A(v); });
+  };
+  auto at = [this](const Tensor<T>& v) {
+    return impl::on_own_space(*this, [&] { return this->A_adjoint(v); });
+  };
+  auto ata = [this](const Tensor<T>& v) {
+    return impl::on_own_space(*this, [&] { return this->A_adjoint_A(v); });
+  };
+  auto aat = [this](const Tensor<T>& v) {
+    return impl::on_own_space(*this, [&] { return this->A_A_adjoint(v); });
+  };
   return least_squares<Tensor<T>>(a, at, ata, aat, y, o);
 }
 
@@ -190,7 +198,9 @@ T LinearPhysics<T>::compute_sqnorm(const Tensor<T>& x0, const PowerOptions& o) c
   const Shape ys = this->output_shape(x0.shape());  // throws ShapeError for a bad x0
   const Shape xs = input_shape(ys);
   if (xs != x0.shape()) this->shape_error("compute_sqnorm x0 shape", xs, x0.shape());
-  auto ata = [this](const Tensor<T>& v) { return this->A_adjoint_A(v); };
+  auto ata = [this](const Tensor<T>& v) {
+    return impl::on_own_space(*this, [&] { return this->A_adjoint_A(v); });
+  };
   return power_method(ata, x0, o);
 }
 

@@ -12,6 +12,28 @@
 
 namespace kinv {
 
+namespace impl {
+/// Orders work on two execution space instances: what was launched on `from` completes before
+/// anything launched on `to` from now on. A fence of `from` when they differ; nothing when they
+/// are the same instance, whose work runs in order. Composite operators and the solvers call it
+/// where data passes between an operator's instance and another.
+inline void hand_over(const ExecutionSpace& from, const ExecutionSpace& to) {
+  if (!compat::same_instance(from, to)) from.fence();
+}
+
+/// Runs f, a call of `op`, from code whose vector algebra runs on the default instance (the
+/// solvers, data fidelities): that work completes before the operator starts on its own
+/// instance, and the operator's before the algebra reads the result. No fence when `op` runs
+/// on the default instance.
+template <class Op, class F>
+auto on_own_space(const Op& op, F&& f) {
+  hand_over(ExecutionSpace(), op.execution_space());
+  auto out = f();
+  hand_over(op.execution_space(), ExecutionSpace());
+  return out;
+}
+}  // namespace impl
+
 /// A forward operator y = A(x) with an optional noise model and sensor model.
 ///
 /// The public methods validate shapes and report errors naming the operator's index in its
@@ -69,7 +91,12 @@ class Physics {
 
   /// Execution space instance the kernels run on (e.g. a user's CUDA stream).
   const ExecutionSpace& execution_space() const noexcept { return m_space; }
-  void set_execution_space(const ExecutionSpace& space) { m_space = space; }
+  /// Moves the operator to another instance. Work already launched on the old one (set-up
+  /// kernels of the constructor, say) is fenced first, so the new instance never races it.
+  void set_execution_space(const ExecutionSpace& space) {
+    impl::hand_over(m_space, space);
+    m_space = space;
+  }
 
  protected:
   Physics() = default;

@@ -15,7 +15,8 @@
 
 #include <kinv/core/tensor.hpp>
 
-#if defined(__SSE2__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__) && \
+    !defined(__SYCL_DEVICE_ONLY__)
 #include <emmintrin.h>
 #define KINV_TOMOGRAPHY_SSE2 1
 #endif
