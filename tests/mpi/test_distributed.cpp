@@ -7,6 +7,7 @@
 #include "mpi_test.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include "region_recorder.hpp"
 #include "test_operators.hpp"
@@ -219,6 +220,74 @@ TYPED_TEST(Distributed, ReproducibleSumsAreBitwiseTheSameAtAnyRankCount) {
             checks.expect(
                 test::close_to(F.A_adjoint(y), adj, 64 * std::numeric_limits<T>::epsilon()),
                 what + ": default mode close");
+          },
+          what);
+    }
+  KINV_EXPECT_ALL_RANKS(checks);
+}
+
+// KINV_GPU_AWARE_MPI, read when a communicator is made, decides whether MPI gets the buffers'
+// pointers (direct) or copies through reused pinned host buffers (staged). Two contexts on
+// MPI_COMM_WORLD, one made each way, must give the same bits for every call, strategy and
+// reduction mode. On host memory "direct" is forced; on a GPU it is whatever detection says
+// (forcing it with an MPI that is not GPU-aware would hand device pointers to MPI), so with such
+// an MPI both contexts stage and the test says so.
+TYPED_TEST(Distributed, StagedAndDirectBuffersGiveTheSameBits) {
+  using T = TypeParam;
+  RankChecks checks;
+  const char* env = std::getenv("KINV_GPU_AWARE_MPI");
+  const std::string user = env != nullptr ? env : "";
+  setenv("KINV_GPU_AWARE_MPI", "0", 1);
+  DistributedContext staged(comm::from_mpi(MPI_COMM_WORLD));
+  if (memory_is_host_accessible)
+    setenv("KINV_GPU_AWARE_MPI", "1", 1);
+  else if (env != nullptr && user != "0")
+    setenv("KINV_GPU_AWARE_MPI", user.c_str(), 1);
+  else
+    unsetenv("KINV_GPU_AWARE_MPI");
+  DistributedContext direct(comm::from_mpi(MPI_COMM_WORLD));
+  if (env != nullptr)
+    setenv("KINV_GPU_AWARE_MPI", user.c_str(), 1);
+  else
+    unsetenv("KINV_GPU_AWARE_MPI");
+  checks.expect(!staged.comm().gpu_aware(), "staged: " + staged.comm().gpu_aware_reason());
+  checks.expect(direct.comm().gpu_aware() || !memory_is_host_accessible,
+                "direct: " + direct.comm().gpu_aware_reason());
+  if (!direct.comm().gpu_aware() && staged.rank() == 0)
+    std::printf("note: MPI is not GPU-aware here (%s): both contexts stage\n",
+                direct.comm().gpu_aware_reason().c_str());
+
+  const std::int64_t n = 5, C = 2, H = 10, W = 10;
+  auto make = [&](std::int64_t i) { return test::mixed_operator<T>(i, C, H, W); };
+  const Tensor<T> x = test::random_tensor<T>({2, C, H, W}, 41);
+  for (auto s : all_strategies)
+    for (bool reproducible : {false, true}) {
+      const std::string what = to_string(s) + (reproducible ? ", reproducible" : "");
+      checks.no_throw(
+          [&] {
+            DistributedOptions o = test::with_strategy(s);
+            o.reproducible = reproducible;
+            DistributedStackedLinearPhysics<T> a(staged, n, make, o), b(direct, n, make, o);
+            for (int rep = 0; rep < 2; ++rep) {  // agreement, then steady state
+              const TensorList<T> ya = a.A(x), yb = b.A(x);
+              for (std::int64_t i = 0; i < n; ++i)
+                checks.expect(test::bitwise_equal(ya[i], yb[i]),
+                              what + ": A, operator " + std::to_string(i));
+              checks.expect(test::bitwise_equal(a.A_adjoint(ya), b.A_adjoint(yb)),
+                            what + ": A_adjoint");
+              checks.expect(test::bitwise_equal(a.A_adjoint_A(x), b.A_adjoint_A(x)),
+                            what + ": A_adjoint_A");
+              checks.expect(test::bitwise_equal(a.A_adjoint(ya, true, Reduce::Mean),
+                                                b.A_adjoint(yb, true, Reduce::Mean)),
+                            what + ": A_adjoint(reduce = mean)");
+            }
+            const Tensor<T> root = test::random_tensor<T>({2, C, H, W}, 100);
+            const Tensor<T> ta = test::random_tensor<T>({2, C, H, W}, 100 + staged.rank());
+            const Tensor<T> tb = test::random_tensor<T>({2, C, H, W}, 100 + staged.rank());
+            staged.broadcast(ta, 0);
+            direct.broadcast(tb, 0);
+            checks.expect(test::bitwise_equal(ta, root) && test::bitwise_equal(tb, root),
+                          what + ": broadcast");
           },
           what);
     }
