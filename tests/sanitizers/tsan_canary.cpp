@@ -1,6 +1,6 @@
 // The tsan preset's self-check: a kernel in which every thread adds to one value without an
 // atomic. ThreadSanitizer must report it (test unit.tsan.reports_a_race). If it does not, the
-// run's set-up (Archer, the suppressions, the Kokkos build) hides races and a clean suite run
+// run's set-up (Archer, TSAN_OPTIONS, the Kokkos build) hides races and a clean suite run
 // would mean nothing.
 #include <Kokkos_Core.hpp>
 
