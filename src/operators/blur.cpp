@@ -171,32 +171,27 @@ impl::BlurInterior adjoint_interior(const impl::BlurGeometry& g, Padding padding
 
 // Host backends run the row kernels (a vectorisable unit-stride loop over columns); GPUs keep
 // one thread per element, which coalesces. Strided outputs (Downsampling) run the strided row
-// kernels on host backends and the element kernels on GPUs.
-bool host_rows(const impl::BlurGeometry& g) {
-  return std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && g.sh == 1 &&
-         g.sw == 1;
-}
-
-// Strided outputs on host backends: the strided row kernels.
-bool host_strided_rows(const impl::BlurGeometry& g) {
-  return std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && !host_rows(g);
-}
+// kernels on host backends and the element kernels on GPUs. The choice is `if constexpr` on
+// runs_on_host, so each build compiles only its own kernels.
+[[maybe_unused]] bool unit_stride(const impl::BlurGeometry& g) { return g.sh == 1 && g.sw == 1; }
 
 template <class T, Padding P>
 void run_forward(const std::string& label, const ExecutionSpace& space, const Tensor<T>& x,
                  const Tensor<T>& k, const Tensor<T>& y, const impl::BlurGeometry& g) {
   const impl::BlurForward<T, P> element{x.view(), k.view(), y.view(), g, forward_interior(g)};
-  if (host_rows(g)) {
-    const std::int64_t rows = g.Wo > 0 ? y.size() / g.Wo : 0;
-    Kokkos::parallel_for(label, impl::range(space, rows), impl::BlurForwardRows<T, P>{element});
-  } else if (host_strided_rows(g)) {
-    const std::int64_t rows = g.Ws > 0 ? y.size() / g.Ws : 0;
-    if (g.kh == 1 && g.kw == 1)
-      Kokkos::parallel_for(label, impl::range(space, impl::PointForwardRows<T>::tasks(rows)),
-                           impl::PointForwardRows<T>{x.view(), k.view(), y.view(), g, rows});
-    else
-      Kokkos::parallel_for(label, impl::range(space, rows),
-                           impl::BlurForwardStridedRows<T, P>{element});
+  if constexpr (runs_on_host) {
+    if (unit_stride(g)) {
+      const std::int64_t rows = g.Wo > 0 ? y.size() / g.Wo : 0;
+      Kokkos::parallel_for(label, impl::range(space, rows), impl::BlurForwardRows<T, P>{element});
+    } else {
+      const std::int64_t rows = g.Ws > 0 ? y.size() / g.Ws : 0;
+      if (g.kh == 1 && g.kw == 1)
+        Kokkos::parallel_for(label, impl::range(space, impl::PointForwardRows<T>::tasks(rows)),
+                             impl::PointForwardRows<T>{x.view(), k.view(), y.view(), g, rows});
+      else
+        Kokkos::parallel_for(label, impl::range(space, rows),
+                             impl::BlurForwardStridedRows<T, P>{element});
+    }
   } else {
     Kokkos::parallel_for(label, impl::range(space, y.size()), element);
   }
@@ -255,27 +250,27 @@ void run_adjoint(const std::string& label, const ExecutionSpace& space, const Te
                  const Tensor<T>& k, const Tensor<T>& x, const impl::BlurGeometry& g,
                  bool accumulate) {
   const impl::BlurInterior in = adjoint_interior(g, P);
-  if (host_rows(g)) {
-    // Columns whose taps land on output columns without folding: for circular padding every
-    // such column (its adjoint is a circular correlation), else the interior's.
-    std::int64_t cb = in.col_begin, ce = in.col_end;
-    if (P == Padding::Circular) {
-      cb = g.ow;
-      ce = g.Wo - g.kw + g.ow + 1;
-      clamp_range(cb, ce, g.W);
+  if constexpr (runs_on_host) {
+    if (unit_stride(g)) {
+      // Columns whose taps land on output columns without folding: for circular padding every
+      // such column (its adjoint is a circular correlation), else the interior's.
+      std::int64_t cb = in.col_begin, ce = in.col_end;
+      if (P == Padding::Circular) {
+        cb = g.ow;
+        ce = g.Wo - g.kw + g.ow + 1;
+        clamp_range(cb, ce, g.W);
+      }
+      const auto policy = impl::range(space, g.W > 0 ? x.size() / g.W : 0);
+      if (accumulate)
+        Kokkos::parallel_for(
+            label, policy,
+            impl::BlurAdjointRows<T, P, true>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
+      else
+        Kokkos::parallel_for(
+            label, policy,
+            impl::BlurAdjointRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
+      return;
     }
-    const auto policy = impl::range(space, g.W > 0 ? x.size() / g.W : 0);
-    if (accumulate)
-      Kokkos::parallel_for(
-          label, policy,
-          impl::BlurAdjointRows<T, P, true>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
-    else
-      Kokkos::parallel_for(
-          label, policy,
-          impl::BlurAdjointRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}, cb, ce});
-    return;
-  }
-  if (host_strided_rows(g)) {
     const auto policy = impl::range(space, g.W > 0 ? x.size() / g.W : 0);
     if (g.kh == 1 && g.kw == 1) {
       if (accumulate)
@@ -294,22 +289,22 @@ void run_adjoint(const std::string& label, const ExecutionSpace& space, const Te
       Kokkos::parallel_for(
           label, policy,
           impl::BlurAdjointStridedRows<T, P, false>{{y.view(), k.view(), x.view(), g, in}});
-    return;
-  }
-  if (g.kh == 1 && g.kw == 1 && (g.sh > 1 || g.sw > 1)) {
+  } else {
+    if (g.kh == 1 && g.kw == 1 && (g.sh > 1 || g.sw > 1)) {
+      if (accumulate)
+        run_point_adjoint<T, true>(label, space, y, k, x, g);
+      else
+        run_point_adjoint<T, false>(label, space, y, k, x, g);
+      return;
+    }
+    const auto policy = impl::range(space, x.size());
     if (accumulate)
-      run_point_adjoint<T, true>(label, space, y, k, x, g);
+      Kokkos::parallel_for(label, policy,
+                           impl::BlurAdjoint<T, P, true>{y.view(), k.view(), x.view(), g, in});
     else
-      run_point_adjoint<T, false>(label, space, y, k, x, g);
-    return;
+      Kokkos::parallel_for(label, policy,
+                           impl::BlurAdjoint<T, P, false>{y.view(), k.view(), x.view(), g, in});
   }
-  const auto policy = impl::range(space, x.size());
-  if (accumulate)
-    Kokkos::parallel_for(label, policy,
-                         impl::BlurAdjoint<T, P, true>{y.view(), k.view(), x.view(), g, in});
-  else
-    Kokkos::parallel_for(label, policy,
-                         impl::BlurAdjoint<T, P, false>{y.view(), k.view(), x.view(), g, in});
 }
 
 }  // namespace

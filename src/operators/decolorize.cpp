@@ -84,9 +84,9 @@ Shape Decolorize<T>::input_shape(const Shape& output) const {
 
 namespace {
 // Host backends run the block kernels (no division per element, vectorised); GPUs keep one
-// thread per element, which coalesces.
-constexpr bool host_blocks = std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value;
-std::int64_t blocks_of(std::int64_t P) {
+// thread per element, which coalesces. The choice is `if constexpr (runs_on_host)`, so a device
+// build does not use blocks_of.
+[[maybe_unused]] std::int64_t blocks_of(std::int64_t P) {
   return (P + impl::channel_block - 1) / impl::channel_block;
 }
 
@@ -118,19 +118,21 @@ template <class T>
 void Decolorize<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const {
   const std::int64_t P = pixels(x.shape());
   const ExecutionSpace& space = this->execution_space();
-  if (host_blocks && P > 0) {
-    const std::int64_t blocks = blocks_of(P);
-    const auto policy = impl::range(space, (y.size() / P) * blocks);
-    if (with_fused_channels(m_channels, [&](auto nc) {
-          Kokkos::parallel_for("kinv::Decolorize::A", policy,
-                               impl::ChannelWeightedSumFused<T, decltype(nc)::value>{
-                                   x.view(), m_srf.view(), y.view(), P, blocks});
-        }))
+  if constexpr (runs_on_host) {
+    if (P > 0) {
+      const std::int64_t blocks = blocks_of(P);
+      const auto policy = impl::range(space, (y.size() / P) * blocks);
+      if (with_fused_channels(m_channels, [&](auto nc) {
+            Kokkos::parallel_for("kinv::Decolorize::A", policy,
+                                 impl::ChannelWeightedSumFused<T, decltype(nc)::value>{
+                                     x.view(), m_srf.view(), y.view(), P, blocks});
+          }))
+        return;
+      Kokkos::parallel_for("kinv::Decolorize::A", policy,
+                           impl::ChannelWeightedSumBlocks<T>{x.view(), m_srf.view(), y.view(),
+                                                             m_channels, P, blocks});
       return;
-    Kokkos::parallel_for(
-        "kinv::Decolorize::A", policy,
-        impl::ChannelWeightedSumBlocks<T>{x.view(), m_srf.view(), y.view(), m_channels, P, blocks});
-    return;
+    }
   }
   Kokkos::parallel_for(
       "kinv::Decolorize::A", impl::range(space, y.size()),
@@ -141,30 +143,32 @@ template <class T>
 void Decolorize<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& x, bool accumulate) const {
   const std::int64_t P = pixels(y.shape());
   const ExecutionSpace& space = this->execution_space();
-  if (host_blocks && P > 0) {
-    const std::int64_t blocks = blocks_of(P);
-    const auto policy = impl::range(space, (y.size() / P) * blocks);
-    if (with_fused_channels(m_channels, [&](auto nc) {
-          constexpr int NC = decltype(nc)::value;
-          if (accumulate)
-            Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
-                                 impl::ChannelBroadcastFused<T, NC, true>{y.view(), m_srf.view(),
-                                                                          x.view(), P, blocks});
-          else
-            Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
-                                 impl::ChannelBroadcastFused<T, NC, false>{y.view(), m_srf.view(),
-                                                                           x.view(), P, blocks});
-        }))
+  if constexpr (runs_on_host) {
+    if (P > 0) {
+      const std::int64_t blocks = blocks_of(P);
+      const auto policy = impl::range(space, (y.size() / P) * blocks);
+      if (with_fused_channels(m_channels, [&](auto nc) {
+            constexpr int NC = decltype(nc)::value;
+            if (accumulate)
+              Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                                   impl::ChannelBroadcastFused<T, NC, true>{y.view(), m_srf.view(),
+                                                                            x.view(), P, blocks});
+            else
+              Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                                   impl::ChannelBroadcastFused<T, NC, false>{y.view(), m_srf.view(),
+                                                                             x.view(), P, blocks});
+          }))
+        return;
+      if (accumulate)
+        Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                             impl::ChannelBroadcastBlocks<T, true>{y.view(), m_srf.view(), x.view(),
+                                                                   m_channels, P, blocks});
+      else
+        Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
+                             impl::ChannelBroadcastBlocks<T, false>{
+                                 y.view(), m_srf.view(), x.view(), m_channels, P, blocks});
       return;
-    if (accumulate)
-      Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
-                           impl::ChannelBroadcastBlocks<T, true>{y.view(), m_srf.view(), x.view(),
-                                                                 m_channels, P, blocks});
-    else
-      Kokkos::parallel_for("kinv::Decolorize::A_adjoint", policy,
-                           impl::ChannelBroadcastBlocks<T, false>{y.view(), m_srf.view(), x.view(),
-                                                                  m_channels, P, blocks});
-    return;
+    }
   }
   const auto policy = impl::range(space, x.size());
   if (accumulate)

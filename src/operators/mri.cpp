@@ -125,14 +125,13 @@ void run(const ExecutionSpace& space, fft::PlanCache<T>& plans, const fft::Compl
          const fft::Geometry& fg, fft::Direction d, const char* label, std::int64_t pack_n,
          const Pack& pack, std::int64_t unpack_n, const Unpack& unpack) {
   // Host backends: one task per grid row (impl::MRIRows); GPUs: one thread per element.
-  constexpr bool host = std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value;
   const std::int64_t W = pack.g.ext[2], rows = pack.g.P / W;
-  if (host)
+  if constexpr (runs_on_host)
     Kokkos::parallel_for(label, impl::range(space, pack_n / W), impl::MRIRows<T, Pack>{pack, rows});
   else
     Kokkos::parallel_for(label, impl::range(space, pack_n), pack);
   plans.transform(space, w.data(), w.data(), fg, d, fft::Normalization::None);
-  if (host)
+  if constexpr (runs_on_host)
     Kokkos::parallel_for(label, impl::range(space, unpack_n / W),
                          impl::MRIRows<T, Unpack>{unpack, rows});
   else

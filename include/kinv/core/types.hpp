@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace kinv {
 
@@ -16,6 +17,12 @@ using MemorySpace = ExecutionSpace::memory_space;
 /// True when host code may dereference pointers into MemorySpace.
 inline constexpr bool memory_is_host_accessible =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemorySpace>::accessible;
+
+/// True when kinv's kernels run on the host (Serial, OpenMP, Threads). Kernels written for
+/// host caches (row and block loops) are chosen with `if constexpr` on it, so that device
+/// builds never compile them.
+inline constexpr bool runs_on_host =
+    std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value;
 
 /// The device a rank computes on: what deepinv passes to factories as `device`.
 struct Device {

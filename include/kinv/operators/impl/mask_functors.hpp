@@ -107,20 +107,21 @@ void mask_multiply(const char* label, const ExecutionSpace& space, const Tensor<
                    const Tensor<T>& mask, const Tensor<T>& out, const MaskBroadcast& b,
                    bool accumulate) {
   const std::int64_t n = in.size();
-  if (std::is_same<ExecutionSpace, Kokkos::DefaultHostExecutionSpace>::value && b.periodic &&
-      n > 0) {
-    const std::int64_t blocks = (b.period + mask_block - 1) / mask_block;
-    const std::int64_t rows = n / b.period;
-    const auto policy = range(space, blocks);
-    if (accumulate)
-      Kokkos::parallel_for(
-          label, policy,
-          MaskMultiplyBlocks<T, true>{in.view(), mask.view(), out.view(), b.period, rows});
-    else
-      Kokkos::parallel_for(
-          label, policy,
-          MaskMultiplyBlocks<T, false>{in.view(), mask.view(), out.view(), b.period, rows});
-    return;
+  if constexpr (runs_on_host) {
+    if (b.periodic && n > 0) {
+      const std::int64_t blocks = (b.period + mask_block - 1) / mask_block;
+      const std::int64_t rows = n / b.period;
+      const auto policy = range(space, blocks);
+      if (accumulate)
+        Kokkos::parallel_for(
+            label, policy,
+            MaskMultiplyBlocks<T, true>{in.view(), mask.view(), out.view(), b.period, rows});
+      else
+        Kokkos::parallel_for(
+            label, policy,
+            MaskMultiplyBlocks<T, false>{in.view(), mask.view(), out.view(), b.period, rows});
+      return;
+    }
   }
   const auto policy = range(space, n);
   if (accumulate)
