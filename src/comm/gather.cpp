@@ -433,7 +433,13 @@ bool GatherEngine<T>::small_broadcast(const GatherLayout& L, bool deviate,
   compat::fence(label);
   m_small_bcasts.start_and_wait();
   const std::size_t j = pick_recv(L.total);
-  std::memcpy(m_recv[j].data(), m_small.data(), static_cast<std::size_t>(L.total) * sizeof(T));
+  // Only host-accessible memory takes this path (uses_small_broadcast); a device build gets a
+  // deep_copy here, so that the function is right wherever it is called.
+  if constexpr (memory_is_host_accessible)
+    std::memcpy(m_recv[j].data(), m_small.data(), static_cast<std::size_t>(L.total) * sizeof(T));
+  else
+    Kokkos::deep_copy(Kokkos::subview(m_recv[j], std::make_pair(std::int64_t(0), L.total)),
+                      m_small);
   if (!all_fine(L, m_recv[j])) return false;
   results(L, j, out);
   return true;
