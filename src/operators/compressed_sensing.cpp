@@ -115,7 +115,7 @@ void CompressedSensing<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) const
   if (cols == 0) return;
   const Matrix at(m_matrix.data(), m_n, m_m);
   const auto& space = this->execution_space();
-  (void)space;
+  const compat::KernelsOrder<ExecutionSpace> order(space);
   if (cols == 1)
     KokkosBlas::gemv(KINV_KK_SPACE(space) "T", T(1), at, ConstVec(x.data(), m_n), T(0),
                      Vec(y.data(), m_m));
@@ -139,7 +139,7 @@ void CompressedSensing<T>::apply_A_adjoint(const Tensor<T>& y, const Tensor<T>& 
   const Matrix at(m_matrix.data(), m_n, m_m);
   const T beta = accumulate ? T(1) : T(0);
   const auto& space = this->execution_space();
-  (void)space;
+  const compat::KernelsOrder<ExecutionSpace> order(space);
   if (cols == 1)
     KokkosBlas::gemv(KINV_KK_SPACE(space) "N", T(1), at, ConstVec(y.data(), m_m), beta,
                      Vec(x.data(), m_n));

@@ -264,7 +264,7 @@ void SparseMatrixPhysics<T>::apply_A(const Tensor<T>& x, const Tensor<T>& y) con
   const std::int64_t b = x.extent(0);
   if (b == 0) return;
   const auto& space = this->execution_space();
-  (void)space;
+  const compat::KernelsOrder<ExecutionSpace> order(space);
   KokkosSparse::spmv(KINV_KK_SPACE(space) "N", T(1), m_matrix,
                      ConstMulti(x.data(), m_in_shape.size(), b), T(0),
                      Multi(y.data(), m_out_shape.size(), b));

@@ -106,11 +106,26 @@ std::vector<Space> partition_instances(const Space& space, int n) {
 
 // Kokkos Kernels BLAS and sparse calls: 4.2 and later take the execution space instance as the
 // first argument; older versions run on the default instance (3.4 here is Serial only). Use as
-// `KokkosBlas::gemv(KINV_KK_SPACE(space) "N", ...)`. Kokkos Kernels' version follows Kokkos'.
+//   const compat::KernelsOrder order(space);
+//   KokkosBlas::gemv(KINV_KK_SPACE(space) "N", ...);
+// Kokkos Kernels' version follows Kokkos'. Below 4.2, KernelsOrder fences `space` before the
+// call and the default instance after it (on its destruction), so that the call stays ordered
+// with the work on `space` even when that is not the default instance; from 4.2 it does nothing.
 #if KINV_KOKKOS_VERSION_AT_LEAST(4, 2)
 #define KINV_KK_SPACE(space) space,
+template <class Space>
+struct KernelsOrder {
+  explicit KernelsOrder(const Space&) {}
+};
 #else
 #define KINV_KK_SPACE(space)
+template <class Space>
+struct KernelsOrder {
+  explicit KernelsOrder(const Space& space) { space.fence(); }
+  ~KernelsOrder() { typename Space::execution_space().fence(); }
+  KernelsOrder(const KernelsOrder&) = delete;
+  KernelsOrder& operator=(const KernelsOrder&) = delete;
+};
 #endif
 
 // Whether Kokkos was finalized: 3.4 has no query, so kinv keeps its own record there.
