@@ -221,6 +221,7 @@ void blur_args(benchmark::internal::Benchmark* b) {
   }
 }
 
+#if KINV_HAVE_FFT
 // BlurFFT (image size given at construction). Arguments: n, adjoint, 10 sigma. bytes as Blur.
 template <class T>
 void BM_BlurFFT(benchmark::State& state) {
@@ -230,6 +231,7 @@ void BM_BlurFFT(benchmark::State& state) {
   state.counters["taps"] = static_cast<double>(op.filter().size());
   run_linear<T>(state, op, {1, 3, n, n}, state.range(1) != 0, 2.0 * 3 * n * n * sizeof(T));
 }
+#endif  // KINV_HAVE_FFT
 
 // Anti-aliasing and decimation by f: only the kept outputs are computed. Arguments: n, adjoint,
 // f, filter (0 None: plain decimation, memory bound; 1 Bilinear, 2 f x 2 f taps; 2 Bicubic,
@@ -269,6 +271,7 @@ void BM_Tomography(benchmark::State& state) {
 // MRI: x (1, 2, n, n) (real and imaginary planes), a random (n, n) 0/1 mask.
 // bytes: x read, mask read, y written (2 + 1 + 2 planes).
 
+#if KINV_HAVE_FFT
 template <class T>
 kinv::Tensor<T> random_mask(const kinv::Shape& shape) {
   kinv::Inpainting<T> source(shape, 0.25, 3);  // only for its Bernoulli mask
@@ -302,6 +305,7 @@ void BM_MultiCoilMRI(benchmark::State& state) {
   run_linear<T>(state, op, {1, 2, n, n}, state.range(1) != 0,
                 (3.0 + 4.0 * coils) * n * n * sizeof(T));
 }
+#endif  // KINV_HAVE_FFT
 
 // ---------------------------------------------------------------------------------------------
 // Matrices
@@ -373,16 +377,20 @@ KINV_BENCH_MEMORY_BOUND(Decolorize, Decolorize);
 // (1024^2).
 KINV_BENCH_BOTH(BM_Paired, ArgsProduct({{0, 1, 2, 3}, {1024, 4096}, {0, 1}})->Iterations(12));
 KINV_BENCH_BOTH(BM_Blur, Apply(blur_args));
+#if KINV_HAVE_FFT
 // As Blur's FFT path, stopping at 2048^2 (4096^2 RGB is seconds per call).
 KINV_BENCH_BOTH(BM_BlurFFT, ArgsProduct({{64, 256, 512, 1024, 2048}, {0, 1}, {10, 35}}));
+#endif  // KINV_HAVE_FFT
 KINV_BENCH_BOTH(BM_Downsampling, ArgsProduct({{256, 1024, 4096}, {0, 1}, {2, 4}, {0, 1, 2}}));
 // Tomography: O(n^2 angles); the 32-angle sizes of the original benchmark plus 512 and 1024.
 KINV_BENCH_BOTH(BM_Tomography, ArgsProduct({{64, 256, 512, 1024}, {0, 1}, {32}}));
+#if KINV_HAVE_FFT
 // MRI: FFT bound; 4096^2 is ~1 s a call on one core, so stop at 2048^2.
 KINV_BENCH_BOTH(BM_MRI, ArgsProduct({{64, 256, 1024, 2048}, {0, 1}}));
 KINV_BENCH_BOTH(BM_MRI3D, ArgsProduct({{32, 64, 128}, {0, 1}}));
 // 4 coils: 9 planes per call; stop at 1024^2.
 KINV_BENCH_BOTH(BM_MultiCoilMRI, ArgsProduct({{64, 256, 1024}, {0, 1}, {4}}));
+#endif  // KINV_HAVE_FFT
 // Dense m x n^2 matrix with m = n^2 / 4: n^4 / 4 entries (64: 4 M, 128 would be 67 M = 0.5 GB in
 // double and minutes to generate), so n stays at 32 and 64.
 KINV_BENCH_BOTH(BM_CompressedSensing, ArgsProduct({{32, 64}, {0, 1}, {1, 8}}));
